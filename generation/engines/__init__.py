@@ -1,0 +1,32 @@
+"""The engine registry: every engine the product offers, by name."""
+from .base import Engine, EngineError, InvalidSettings, Readiness, RenderSettings
+from .living_photo import LivingPhotoEngine
+
+_ENGINES: dict[str, Engine] = {engine.name: engine for engine in (LivingPhotoEngine(),)}
+
+
+class UnknownEngine(EngineError):
+    pass
+
+
+def all_engines() -> list[Engine]:
+    return list(_ENGINES.values())
+
+
+def get_engine(name: str) -> Engine:
+    try:
+        return _ENGINES[name]
+    except KeyError:
+        raise UnknownEngine(f"There is no engine called {name!r}; choose one of {', '.join(_ENGINES)}.") from None
+
+
+__all__ = [
+    "Engine",
+    "EngineError",
+    "InvalidSettings",
+    "Readiness",
+    "RenderSettings",
+    "UnknownEngine",
+    "all_engines",
+    "get_engine",
+]

@@ -1,0 +1,91 @@
+"""Writing frames out as files a browser and a digital frame can play.
+
+Plain functions over paths, with no Django in them: MP4 (H.264, yuv420p, +faststart) through
+PyAV, GIF through ffmpeg's two-pass palette (imageio-ffmpeg's binary), a JPEG poster.
+"""
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+GIF_MAX_SIDE = 480
+GIF_FPS = 12
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    codec: str
+    pix_fmt: str
+    width: int
+    height: int
+    frame_count: int
+    duration: float
+
+
+def encode_mp4(frames: Iterable[np.ndarray], path: Path, *, fps: int, crf: int = 20, preset: str = "veryfast") -> int:
+    """Encode RGB frames to an H.264 MP4 with the index up front; returns the frame count."""
+    count = 0
+    with av.open(str(path), "w", options={"movflags": "+faststart"}) as container:
+        stream = None
+        for frame in frames:
+            if stream is None:
+                stream = container.add_stream("libx264", rate=Fraction(fps))
+                stream.height, stream.width = frame.shape[:2]
+                stream.pix_fmt = "yuv420p"
+                stream.options = {"crf": str(crf), "preset": preset}
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+            count += 1
+        if stream is None:
+            raise ValueError("No frames to encode.")
+        container.mux(stream.encode(None))
+    return count
+
+
+def gif_size(width: int, height: int, max_side: int = GIF_MAX_SIDE) -> tuple[int, int]:
+    scale = min(1.0, max_side / max(width, height))
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def encode_gif(mp4_path: Path, gif_path: Path, *, fps: int = GIF_FPS, max_side: int = GIF_MAX_SIDE) -> None:
+    """A palette-optimised, looping GIF of the MP4, sized for sharing."""
+    from imageio_ffmpeg import get_ffmpeg_exe
+
+    with av.open(str(mp4_path)) as container:
+        stream = container.streams.video[0]
+        width, height = gif_size(stream.width, stream.height, max_side)
+    graph = (
+        f"fps={fps},scale={width}:{height}:flags=lanczos,split[a][b];"
+        "[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=4:diff_mode=rectangle"
+    )
+    subprocess.run(
+        [get_ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-i", str(mp4_path), "-vf", graph, "-loop", "0", str(gif_path)],
+        check=True,
+        capture_output=True,
+    )
+
+
+def save_poster(frame: np.ndarray, path: Path, *, quality: int = 88) -> None:
+    Image.fromarray(frame).save(path, "JPEG", quality=quality, optimize=True, progressive=True)
+
+
+def probe_video(path: Path) -> VideoInfo:
+    """Decode every frame of a video: its real frame count, size and duration."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        count = sum(1 for _ in container.decode(stream))
+        rate = stream.average_rate or stream.guessed_rate
+        return VideoInfo(
+            codec=stream.codec_context.name,
+            pix_fmt=stream.codec_context.pix_fmt,
+            width=stream.codec_context.width,
+            height=stream.codec_context.height,
+            frame_count=count,
+            duration=float(count / rate),
+        )

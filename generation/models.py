@@ -1,0 +1,73 @@
+from django.conf import settings
+from django.db import models
+
+
+def _output_path(job, filename):
+    return f"renders/{job.pk}/{filename}"
+
+
+class Job(models.Model):
+    """One run of an engine over one photo.
+
+    The database row is the source of truth for a job's state; the queue carries only its
+    id. State changes go through ``generation.services`` only.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    FINISHED_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELED)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    engine = models.CharField(max_length=40)
+    params = models.JSONField(default=dict, blank=True)
+    source = models.FileField(max_length=255, help_text="The photo the engine animates.")
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done while running.")
+    error = models.CharField(max_length=300, blank=True, help_text="The reason shown to the customer.")
+    error_detail = models.TextField(blank=True, help_text="Technical detail for staff.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True, help_text="The worker that ran it last.")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    video = models.FileField(upload_to=_output_path, max_length=255, blank=True)
+    gif = models.FileField(upload_to=_output_path, max_length=255, blank=True)
+    poster = models.FileField(upload_to=_output_path, max_length=255, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    frame_count = models.PositiveIntegerField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(progress__lte=100), name="job_progress_at_most_100"),
+            models.CheckConstraint(
+                condition=~models.Q(state="succeeded") | ~models.Q(video=""), name="job_succeeded_has_video"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Job {self.pk} ({self.engine}, {self.state})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in self.FINISHED_STATES
+
+    @property
+    def run_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None

@@ -1,0 +1,109 @@
+"""Checking and cleaning a photo before anything keeps it.
+
+Every photo, from the upload form or the command line, goes through ``photo_normalize``:
+it refuses what is not a still photo we can read (with a message for the customer), applies
+the EXIF orientation, and re-encodes it as a JPEG without EXIF, so no GPS position or camera
+serial is ever stored.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pillow_heif
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+pillow_heif.register_heif_opener()
+
+MAX_BYTES = 25 * 1024 * 1024
+MAX_PIXELS = 50_000_000  # 50 megapixels: a 8192×6144 photo, far beyond any phone's
+MIN_SIDE = 256
+STORED_MAX_SIDE = 4096
+ACCEPTED = "JPEG, PNG, WebP or HEIC"
+# Pillow only tries these parsers; GIF is opened only to say why it is refused.
+_OPEN_FORMATS = ["JPEG", "PNG", "WEBP", "HEIF", "GIF"]
+_STILL_FORMATS = {"JPEG", "PNG", "WEBP", "HEIF"}
+
+
+class PhotoRejected(ValueError):
+    """The photo cannot be used; the message is shown to the customer as it is."""
+
+
+@dataclass(frozen=True)
+class NormalizedPhoto:
+    image: Image.Image  # RGB, upright
+    jpeg: bytes  # what we store: the image as a JPEG without EXIF
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
+
+
+def _read_limited(fileobj: BinaryIO) -> bytes:
+    data = fileobj.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise PhotoRejected(f"The photo is larger than {MAX_BYTES // (1024 * 1024)} MB. Please upload a smaller one.")
+    if not data:
+        raise PhotoRejected("The file is empty.")
+    return data
+
+
+def _refuse_documents(head: bytes) -> None:
+    lowered = head.lstrip().lower()
+    if lowered.startswith(b"%pdf"):
+        raise PhotoRejected(f"PDF documents can't be animated. Please upload a photo ({ACCEPTED}).")
+    if lowered.startswith(b"<?xml") or lowered.startswith(b"<svg") or b"<svg" in lowered[:1024]:
+        raise PhotoRejected(f"SVG drawings can't be animated. Please upload a photo ({ACCEPTED}).")
+
+
+def _open(data: bytes) -> Image.Image:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=_OPEN_FORMATS)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise PhotoRejected("This image has far too many pixels to be a photo.") from None
+        except (UnidentifiedImageError, OSError, ValueError):
+            raise PhotoRejected(f"This file isn't a photo we can read. Please upload {ACCEPTED}.") from None
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise PhotoRejected(
+            f"This image is {width}×{height} pixels, more than the {MAX_PIXELS // 1_000_000} megapixels we accept."
+        )
+    if getattr(image, "is_animated", False) and image.format != "HEIF":
+        raise PhotoRejected("Animated images can't be used. Please upload a still photo.")
+    if image.format not in _STILL_FORMATS:
+        raise PhotoRejected(f"{image.format} files can't be used. Please upload {ACCEPTED}.")
+    return image
+
+
+def photo_normalize(fileobj: BinaryIO) -> NormalizedPhoto:
+    data = _read_limited(fileobj)
+    _refuse_documents(data[:2048])
+    image = _open(data)
+    icc_profile = image.info.get("icc_profile")
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise PhotoRejected("The photo seems to be cut off or damaged. Please upload it again.") from None
+
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        image = Image.new("RGB", rgba.size, "white")
+        image.paste(rgba, mask=rgba.getchannel("A"))
+    else:
+        image = image.convert("RGB")
+
+    if min(image.size) < MIN_SIDE:
+        raise PhotoRejected(
+            f"The photo is only {image.width}×{image.height} pixels. Please use one at least {MIN_SIDE} pixels on each side."
+        )
+    if max(image.size) > STORED_MAX_SIDE:
+        image.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE), Image.Resampling.LANCZOS)
+
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=92, optimize=True, icc_profile=icc_profile)
+    return NormalizedPhoto(image=image, jpeg=out.getvalue())

@@ -1,0 +1,171 @@
+"""Every change to a job goes through here.
+
+A job moves queued → running → succeeded | failed | canceled, and nowhere else. Each
+transition locks the row, checks the move is allowed and stamps the time, so a task that is
+delivered twice, or a cancel that races a worker, cannot put a job in an impossible state.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image
+
+from .engines import EngineError, RenderSettings, get_engine
+from .models import Job
+from .rendering import render_files
+
+logger = logging.getLogger(__name__)
+
+State = Job.State
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    State.QUEUED: {State.RUNNING, State.FAILED, State.CANCELED},
+    State.RUNNING: {State.SUCCEEDED, State.FAILED, State.CANCELED},
+    State.SUCCEEDED: set(),
+    State.FAILED: set(),
+    State.CANCELED: set(),
+}
+GENERIC_FAILURE = "Something went wrong while making your video. Our team has been told; please try again."
+# Progress is written at most this often, so a fast render loop does not hammer the database.
+PROGRESS_MIN_INTERVAL = 0.5
+
+
+class InvalidTransition(Exception):
+    pass
+
+
+def job_create(*, engine: str, source: str, params: dict, owner=None) -> Job:
+    """Create a queued job; it is sent to the workers once the surrounding transaction commits."""
+    render_settings = RenderSettings.from_params(params)  # refuses knobs out of range
+    get_engine(engine)
+    job = Job.objects.create(
+        engine=engine, source=source, params={**params, **render_settings.__dict__}, owner=owner
+    )
+    transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
+    return job
+
+
+def job_enqueue(*, job_id: int) -> bool:
+    """Send a job's id to its engine's queue. Returns False, leaving the job queued, when the
+    broker cannot be reached: ``manage.py requeue_jobs`` sends it again later."""
+    from .tasks import run_job
+
+    job = Job.objects.get(pk=job_id)
+    if job.state != State.QUEUED:
+        return False
+    try:
+        run_job.apply_async(
+            args=[job.pk],
+            queue=get_engine(job.engine).queue,
+            retry=False,
+        )
+    except Exception:
+        logger.exception("Could not send job %s to the broker; it stays queued for requeue_jobs", job.pk)
+        return False
+    Job.objects.filter(pk=job.pk).update(enqueued_at=timezone.now())
+    return True
+
+
+def jobs_requeue_stale(*, older_than_seconds: int | None = None) -> int:
+    """Send again every job that has been queued too long (the broker was down, or lost it)."""
+    if older_than_seconds is None:
+        older_than_seconds = settings.GENERATION_REQUEUE_AFTER_SECONDS
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    stale = Job.objects.filter(state=State.QUEUED, created_at__lte=cutoff).values_list("pk", flat=True)
+    return sum(job_enqueue(job_id=pk) for pk in stale)
+
+
+@transaction.atomic
+def job_transition(*, job_id: int, to: str, error: str = "", error_detail: str = "", **fields) -> Job:
+    job = Job.objects.select_for_update().get(pk=job_id)
+    if to not in ALLOWED_TRANSITIONS[job.state]:
+        raise InvalidTransition(f"Job {job.pk} cannot go from {job.state} to {to}.")
+    now = timezone.now()
+    job.state = to
+    if to == State.RUNNING:
+        job.started_at = now
+        job.attempts += 1
+        job.progress = 0
+        job.worker = socket.gethostname()
+    else:
+        job.finished_at = now
+    if to == State.SUCCEEDED:
+        job.progress = 100
+    job.error, job.error_detail = error[:300], error_detail
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.save()
+    return job
+
+
+def job_cancel(*, job_id: int) -> Job:
+    return job_transition(job_id=job_id, to=State.CANCELED, error="Canceled.")
+
+
+def job_fail(*, job_id: int, reason: str, detail: str = "") -> Job:
+    return job_transition(job_id=job_id, to=State.FAILED, error=reason, error_detail=detail)
+
+
+class _ProgressWriter:
+    """Writes a running job's percent done, at most every PROGRESS_MIN_INTERVAL seconds."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self.last_percent = 0
+        self.last_write = 0.0
+
+    def __call__(self, fraction: float) -> None:
+        percent = min(99, int(fraction * 100))
+        now = time.monotonic()
+        if percent > self.last_percent and now - self.last_write >= PROGRESS_MIN_INTERVAL:
+            Job.objects.filter(pk=self.job_id, state=State.RUNNING).update(progress=percent)
+            self.last_percent, self.last_write = percent, now
+
+
+def job_execute(*, job_id: int) -> Job:
+    """Run a queued job to its end. Safe to call twice: a job that is not queued is left alone."""
+    try:
+        job = job_transition(job_id=job_id, to=State.RUNNING)
+    except InvalidTransition:
+        logger.info("Job %s is not queued; nothing to do.", job_id)
+        return Job.objects.get(pk=job_id)
+    except Job.DoesNotExist:
+        logger.warning("Job %s no longer exists.", job_id)
+        raise
+
+    try:
+        engine = get_engine(job.engine)
+        render_settings = RenderSettings.from_params(job.params)
+        with job.source.open("rb") as photo, Image.open(photo) as image:
+            image = image.convert("RGB")
+        with tempfile.TemporaryDirectory(prefix=f"job-{job.pk}-") as folder:
+            files = render_files(engine, image, render_settings, Path(folder), _ProgressWriter(job.pk))
+            outputs = {}
+            for name, path in (("video", files.mp4), ("gif", files.gif), ("poster", files.poster)):
+                field = Job._meta.get_field(name)
+                with path.open("rb") as handle:
+                    outputs[name] = field.storage.save(field.generate_filename(job, path.name), File(handle))
+    except EngineError as error:
+        return job_fail(job_id=job.pk, reason=str(error))
+    except Exception:
+        logger.exception("Job %s failed", job.pk)
+        return job_fail(job_id=job.pk, reason=GENERIC_FAILURE, detail=traceback.format_exc())
+
+    return job_transition(
+        job_id=job.pk,
+        to=State.SUCCEEDED,
+        width=files.width,
+        height=files.height,
+        frame_count=files.frame_count,
+        duration=files.duration,
+        **outputs,
+    )
+

@@ -1,0 +1,47 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from generation.engines.base import ASPECT_RATIOS
+
+
+class Creation(models.Model):
+    """A pet owner's photo and the video made from it."""
+
+    AspectRatio = models.TextChoices("AspectRatio", [(key, key) for key in ASPECT_RATIOS])
+
+    # A random id, so that private URLs cannot be guessed by counting.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="creations")
+    title = models.CharField(max_length=80, blank=True, help_text="The pet's name, or a caption.")
+    photo = models.ImageField(upload_to="photos/%Y/%m/", max_length=255, help_text="Upright, EXIF-free JPEG.")
+    photo_width = models.PositiveIntegerField(editable=False, default=0)
+    photo_height = models.PositiveIntegerField(editable=False, default=0)
+    aspect_ratio = models.CharField(max_length=5, choices=AspectRatio.choices, default="1:1")
+    job = models.ForeignKey(
+        "generation.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The latest run of the engine for this creation.",
+    )
+    is_shared = models.BooleanField(default=False)
+    share_token = models.CharField(max_length=43, unique=True, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_shared=False) | models.Q(share_token__isnull=False),
+                name="creation_shared_has_token",
+            )
+        ]
+
+    def __str__(self):
+        return self.title or f"Creation {str(self.id)[:8]}"
+
+    def get_absolute_url(self):
+        return reverse("studio:creation-detail", args=[self.id])
+
+    def get_share_url(self):
+        return reverse("studio:share", args=[self.share_token]) if self.is_shared else None

@@ -1,0 +1,36 @@
+from django.db.models import QuerySet
+from django.http import Http404
+
+from generation.models import Job
+
+from .models import Creation
+
+
+def creation_list_for(*, user) -> QuerySet[Creation]:
+    return Creation.objects.filter(owner=user).select_related("job")
+
+
+def creation_get_for(*, user, creation_id) -> Creation:
+    """The creation if ``user`` may see it; 404 otherwise, never 403, so that nothing tells a
+    stranger a private creation exists. Staff who can view creations in the admin see all."""
+    queryset = Creation.objects.select_related("job")
+    if not (user.is_authenticated and user.is_staff and user.has_perm("studio.view_creation")):
+        queryset = queryset.filter(owner_id=user.pk) if user.is_authenticated else queryset.none()
+    try:
+        return queryset.get(pk=creation_id)
+    except Creation.DoesNotExist:
+        raise Http404("No such creation.") from None
+
+
+def creation_get_shared(*, token: str) -> Creation:
+    try:
+        return Creation.objects.select_related("job").get(share_token=token, is_shared=True)
+    except Creation.DoesNotExist:
+        raise Http404("This link does not work any more.") from None
+
+
+def queue_position(*, job: Job) -> int | None:
+    """How many queued jobs are ahead of this one, plus one; None when it is not queued."""
+    if job.state != Job.State.QUEUED:
+        return None
+    return Job.objects.filter(state=Job.State.QUEUED, engine=job.engine, created_at__lt=job.created_at).count() + 1

@@ -1,0 +1,35 @@
+import secrets
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from generation.engines import RenderSettings
+from generation.photos import NormalizedPhoto
+from generation.services import job_create
+
+from .models import Creation
+
+
+@transaction.atomic
+def creation_create(*, owner, photo: NormalizedPhoto, title: str = "", aspect_ratio: str, engine: str, params: dict | None = None) -> Creation:
+    """Store the cleaned photo and queue the job that animates it (sent after commit)."""
+    params = {**(params or {}), "aspect": aspect_ratio}
+    RenderSettings.from_params(params)  # refuse bad knobs before anything is stored
+    creation = Creation(
+        owner=owner, title=title, aspect_ratio=aspect_ratio, photo_width=photo.size[0], photo_height=photo.size[1]
+    )
+    creation.photo.save(f"{secrets.token_hex(8)}.jpg", ContentFile(photo.jpeg), save=False)
+    creation.save()
+    creation.job = job_create(engine=engine, source=creation.photo.name, params=params, owner=owner)
+    creation.save(update_fields=["job"])
+    return creation
+
+
+def creation_set_shared(*, creation: Creation, shared: bool) -> Creation:
+    """Turn the public link on or off. The token is kept, so turning sharing back on revives
+    the same link; while off, the link answers 404."""
+    if shared and not creation.share_token:
+        creation.share_token = secrets.token_urlsafe(24)
+    creation.is_shared = shared
+    creation.save(update_fields=["is_shared", "share_token"])
+    return creation

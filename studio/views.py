@@ -1,0 +1,103 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import selectors, services
+from .forms import CreationForm
+from .media import private_file_response
+
+# What a visitor may fetch: the field on the job (or the creation, for the photo) and the
+# file name a download gets.
+MEDIA_KINDS = {"video": ("video", "mp4"), "gif": ("gif", "gif"), "poster": ("poster", "jpg")}
+
+
+def home(request):
+    return render(request, "home.html")
+
+
+@login_required
+@require_GET
+def gallery(request):
+    return render(request, "studio/gallery.html", {"creations": selectors.creation_list_for(user=request.user)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def creation_new(request):
+    form = CreationForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        creation = services.creation_create(
+            owner=request.user,
+            photo=form.cleaned_data["photo"],
+            title=form.cleaned_data["title"],
+            aspect_ratio=form.cleaned_data["aspect_ratio"],
+            engine=form.cleaned_data["engine"],
+        )
+        return redirect(creation)
+    return render(request, "studio/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_GET
+def creation_detail(request, creation_id):
+    creation = selectors.creation_get_for(user=request.user, creation_id=creation_id)
+    return render(request, "studio/detail.html", _status_context(creation))
+
+
+@require_GET
+def creation_status(request, creation_id):
+    """The live part of the creation page, polled by htmx until the job finishes."""
+    creation = selectors.creation_get_for(user=request.user, creation_id=creation_id)
+    return render(request, "studio/partials/job_status.html", _status_context(creation))
+
+
+@require_GET
+def creation_media(request, creation_id, kind):
+    creation = selectors.creation_get_for(user=request.user, creation_id=creation_id)
+    if kind == "photo":
+        return private_file_response(request, creation.photo)
+    return _job_media(request, creation, kind)
+
+
+@login_required
+@require_POST
+def creation_share(request, creation_id):
+    creation = selectors.creation_get_for(user=request.user, creation_id=creation_id)
+    if creation.owner_id != request.user.pk:
+        raise Http404
+    shared = request.POST.get("shared") == "on"
+    services.creation_set_shared(creation=creation, shared=shared)
+    messages.success(request, "Your public link is on." if shared else "Your public link is off; it no longer works.")
+    return redirect(creation)
+
+
+@require_GET
+def share(request, token):
+    creation = selectors.creation_get_shared(token=token)
+    return render(request, "studio/share.html", {"creation": creation, "job": creation.job})
+
+
+@require_GET
+def share_media(request, token, kind):
+    return _job_media(request, selectors.creation_get_shared(token=token), kind)
+
+
+def _job_media(request, creation, kind):
+    field, extension = MEDIA_KINDS.get(kind, (None, None))
+    job = creation.job
+    fieldfile = getattr(job, field, None) if field and job else None
+    if not fieldfile:
+        raise Http404
+    download_name = f"{slugify(str(creation)) or 'petmemories'}.{extension}" if "download" in request.GET else None
+    return private_file_response(request, fieldfile, download_name=download_name)
+
+
+def _status_context(creation):
+    job = creation.job
+    return {
+        "creation": creation,
+        "job": job,
+        "queue_position": selectors.queue_position(job=job) if job else None,
+    }

@@ -1,0 +1,183 @@
+import io
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+CAT_PHOTO = Path(__file__).resolve().parent / "cat.jpg"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--ci",
+        action="store_true",
+        help="CI mode: PostgreSQL, Redis and Chromium must be there; a suite that needs them fails instead of skipping.",
+    )
+
+
+def pytest_configure(config):
+    if config.getoption("--ci"):
+        os.environ["PETMEMORIES_REQUIRE_SERVICES"] = "1"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip a test whose prerequisite is missing on a developer's machine; fail it in CI."""
+    if condition:
+        return
+    if os.environ.get("PETMEMORIES_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"Required in CI but missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ci_uses_real_services(django_db_setup, django_db_blocker):
+    """In CI mode the suite must really run against PostgreSQL and Redis, not the defaults."""
+    if os.environ.get("PETMEMORIES_REQUIRE_SERVICES") != "1":
+        return
+    from django.conf import settings
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        assert connection.vendor == "postgresql", f"CI mode needs DATABASE_URL to be PostgreSQL, not {connection.vendor}"
+    assert settings.CELERY_BROKER_URL.startswith("redis://"), "CI mode needs CELERY_BROKER_URL to be Redis"
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Each test stores its files in a folder of its own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": settings.MEDIA_ROOT}},
+    }
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def photo_bytes():
+    return CAT_PHOTO.read_bytes()
+
+
+def image_bytes(fmt="JPEG", size=(640, 480), color=(180, 120, 90), **save_options) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, fmt, **save_options)
+    return out.getvalue()
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(email="owner@example.com", password="a-long-pass-phrase")
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user(email="stranger@example.com", password="a-long-pass-phrase")
+
+
+@pytest.fixture
+def owner_client(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def small_render_params():
+    """Knobs that keep a test render quick while still making a real video."""
+    return {"height": 240, "seconds": 1.0, "fps": 12}
+
+
+# --- A real worker process ------------------------------------------------------------------
+
+def database_url_for_tests() -> str:
+    """A DATABASE_URL that points a child process at the test database this run created."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    if connection.vendor == "postgresql":
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+        return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    raise RuntimeError(f"No URL form for {connection.vendor}")
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path, media_root):
+    """Start `celery worker` as a separate process on the cpu queue, as `make run` does, and
+    stop it by its process id afterwards."""
+    from petmemories.celery import app
+
+    app.control.purge()  # messages left by earlier tests name jobs that no longer exist
+    env = {**os.environ, "DATABASE_URL": database_url_for_tests(), "MEDIA_ROOT": str(media_root), "DJANGO_SETTINGS_MODULE": "petmemories.settings.test"}
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "petmemories", "worker", "--queues", "cpu", "--concurrency", "1", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    worker_log = tmp_path / "worker.log"
+    deadline = time.monotonic() + 60
+    while "ready." not in worker_log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"The worker did not start:\n{worker_log.read_text()}")
+        time.sleep(0.2)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    print(worker_log.read_text()[-3000:])
+
+
+def wait_for(predicate, *, timeout=90, interval=0.3, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture
+def chromium_path():
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    require(path is not None, "Chromium is not installed (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture
+def make_creation(django_capture_on_commit_callbacks, small_render_params):
+    """A creation made through the product's own service, its job queued (not yet run)."""
+    from generation.photos import photo_normalize
+    from studio.services import creation_create
+
+    def make(owner, *, aspect_ratio="1:1", title="Chelsea", params=None):
+        with CAT_PHOTO.open("rb") as handle:
+            photo = photo_normalize(handle)
+        return creation_create(
+            owner=owner, photo=photo, title=title, aspect_ratio=aspect_ratio, engine="living-photo",
+            params=params if params is not None else small_render_params,
+        )
+
+    return make
+
+
+@pytest.fixture
+def finished_creation(make_creation, user):
+    """A creation whose job has run to the end in this process."""
+    from generation.services import job_execute
+
+    creation = make_creation(user)
+    job_execute(job_id=creation.job_id)
+    creation.refresh_from_db()
+    assert creation.job.state == "succeeded", creation.job.error_detail
+    return creation

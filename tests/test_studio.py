@@ -1,0 +1,160 @@
+"""Uploading a photo, watching it, sharing it."""
+import html
+import io
+
+import pytest
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.urls import reverse
+
+from generation.models import Job
+from studio.models import Creation
+from tests.conftest import image_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def upload(client, data: bytes, name="photo.jpg", **fields):
+    file = io.BytesIO(data)
+    file.name = name
+    return client.post(reverse("studio:creation-new"), {"photo": file, "aspect_ratio": "16:9", "engine": "living-photo", **fields})
+
+
+def stored_files():
+    def walk(folder):
+        dirs, files = default_storage.listdir(folder)
+        return [f"{folder}/{f}".lstrip("/") for f in files] + [p for d in dirs for p in walk(f"{folder}/{d}".lstrip("/"))]
+
+    return [name for name in walk("") if not name.startswith(".readyz")] if default_storage.exists("") else []
+
+
+def test_the_upload_page_asks_for_a_photo_and_a_frame_shape(owner_client):
+    page = owner_client.get(reverse("studio:creation-new")).content.decode()
+    assert 'type="file"' in page and "16:9" in page and "9:16" in page
+
+
+def test_an_upload_creates_a_creation_and_queues_its_job(owner_client, user, photo_bytes, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = upload(owner_client, photo_bytes, title="Chelsea")
+    creation = Creation.objects.get()
+    assert response.status_code == 302 and response.url == creation.get_absolute_url()
+    assert creation.owner == user and creation.title == "Chelsea" and creation.aspect_ratio == "16:9"
+    assert creation.job.state == Job.State.QUEUED and creation.job.params["aspect"] == "16:9"
+    assert len(callbacks) == 1  # the job is sent to the broker only after the commit
+    assert default_storage.exists(creation.photo.name)
+
+
+@pytest.mark.parametrize(
+    "data, name, message",
+    [
+        (b"just some text", "notes.jpg", "isn't a photo we can read"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "logo.svg", "SVG drawings"),
+        (b"%PDF-1.4\n%%EOF", "scan.pdf", "PDF documents"),
+        (image_bytes("JPEG", size=(1600, 1200))[:5000], "cut.jpg", "cut off or damaged"),
+    ],
+    ids=["not-an-image", "svg", "pdf", "truncated"],
+)
+def test_a_bad_upload_is_refused_on_the_form_and_nothing_is_kept(owner_client, data, name, message):
+    response = upload(owner_client, data, name=name)
+    assert response.status_code == 400
+    assert message in html.unescape(response.content.decode())
+    assert not Creation.objects.exists() and not Job.objects.exists()
+    assert stored_files() == []
+
+
+def test_an_upload_over_25_mb_is_refused_on_the_form(owner_client):
+    response = upload(owner_client, b"\xff\xd8" + b"\0" * (25 * 1024 * 1024 + 1))
+    assert response.status_code == 400
+    assert "larger than 25 MB" in response.content.decode()
+    assert not Creation.objects.exists()
+
+
+def test_the_upload_needs_a_login(client):
+    response = client.get(reverse("studio:creation-new"))
+    assert response.status_code == 302 and reverse("account_login") in response.url
+
+
+def test_the_gallery_lists_only_my_creations(owner_client, make_creation, user, other_user):
+    mine = make_creation(user, title="Mine")
+    make_creation(other_user, title="Theirs")
+    page = owner_client.get(reverse("studio:gallery")).content.decode()
+    assert "Mine" in page and "Theirs" not in page
+    assert mine.get_absolute_url() in page
+
+
+def test_the_status_shows_queue_position_then_percent_then_the_player(owner_client, make_creation, user):
+    creation = make_creation(user)
+    status_url = reverse("studio:creation-status", args=[creation.id])
+    queued = owner_client.get(status_url).content.decode()
+    assert "next in line" in queued and 'hx-trigger="every 1s"' in queued
+
+    Job.objects.filter(pk=creation.job_id).update(state="running", progress=42)
+    running = owner_client.get(status_url).content.decode()
+    assert "42%" in running and 'hx-trigger="every 1s"' in running
+
+    from generation.services import job_execute
+
+    Job.objects.filter(pk=creation.job_id).update(state="queued", progress=0)
+    job_execute(job_id=creation.job_id)
+    done = owner_client.get(status_url).content.decode()
+    assert "<video" in done and "Download MP4" in done and "Download GIF" in done
+    assert "hx-trigger" not in done  # polling stops once the job has finished
+
+
+def test_a_failed_job_shows_its_human_reason(owner_client, make_creation, user):
+    from generation.services import job_fail
+
+    creation = make_creation(user)
+    job_fail(job_id=creation.job_id, reason="The photo is too dark to find your pet.")
+    page = owner_client.get(creation.get_absolute_url()).content.decode()
+    assert "Failed" in page and "too dark to find your pet" in page
+
+
+def test_downloads_are_attachments_with_a_friendly_name(owner_client, finished_creation):
+    url = reverse("studio:creation-media", args=[finished_creation.id, "video"])
+    response = owner_client.get(url + "?download=1")
+    assert response.status_code == 200 and response["Content-Type"] == "video/mp4"
+    assert response["Content-Disposition"] == 'attachment; filename="chelsea.mp4"'
+    gif = owner_client.get(reverse("studio:creation-media", args=[finished_creation.id, "gif"]) + "?download=1")
+    assert gif["Content-Type"] == "image/gif" and b"".join(gif.streaming_content).startswith(b"GIF89a")
+
+
+def test_the_video_is_served_in_byte_ranges_for_seeking(owner_client, finished_creation):
+    url = reverse("studio:creation-media", args=[finished_creation.id, "video"])
+    whole = b"".join(owner_client.get(url).streaming_content)
+    part = owner_client.get(url, HTTP_RANGE="bytes=100-199")
+    assert part.status_code == 206
+    assert part["Content-Range"] == f"bytes 100-199/{len(whole)}"
+    assert b"".join(part.streaming_content) == whole[100:200]
+    tail = owner_client.get(url, HTTP_RANGE="bytes=-50")
+    assert b"".join(tail.streaming_content) == whole[-50:]
+    beyond = owner_client.get(url, HTTP_RANGE=f"bytes={len(whole) + 10}-")
+    assert beyond.status_code == 416
+
+
+def test_sharing_gives_a_public_link_that_stops_working_when_switched_off(owner_client, finished_creation):
+    share_url = reverse("studio:creation-share", args=[finished_creation.id])
+    owner_client.post(share_url, {"shared": "on"})
+    finished_creation.refresh_from_db()
+    link = finished_creation.get_share_url()
+    assert finished_creation.is_shared and len(finished_creation.share_token) >= 32
+
+    anonymous = Client()
+    public = anonymous.get(link)
+    assert public.status_code == 200 and "<video" in public.content.decode()
+    video = anonymous.get(reverse("studio:share-media", args=[finished_creation.share_token, "video"]))
+    assert video.status_code == 200 and video["Content-Type"] == "video/mp4"
+
+    owner_client.post(share_url, {"shared": "off"})
+    assert anonymous.get(link).status_code == 404
+    assert anonymous.get(reverse("studio:share-media", args=[finished_creation.share_token, "video"])).status_code == 404
+
+    owner_client.post(share_url, {"shared": "on"})  # the same link comes back
+    assert anonymous.get(link).status_code == 200
+
+
+def test_the_share_page_never_serves_the_original_photo(owner_client, finished_creation):
+    owner_client.post(reverse("studio:creation-share", args=[finished_creation.id]), {"shared": "on"})
+    finished_creation.refresh_from_db()
+    response = Client().get(reverse("studio:share-media", args=[finished_creation.share_token, "photo"]))
+    assert response.status_code == 404
