@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -75,9 +76,9 @@ def save_poster(frame: np.ndarray, path: Path, *, quality: int = 88) -> None:
     Image.fromarray(frame).save(path, "JPEG", quality=quality, optimize=True, progressive=True)
 
 
-def probe_video(path: Path) -> VideoInfo:
-    """Decode every frame of a video: its real frame count, size and duration."""
-    with av.open(str(path)) as container:
+def probe_video(source: Path | BinaryIO) -> VideoInfo:
+    """Decode every frame of a video (a path or an open file): its real frame count, size and duration."""
+    with av.open(str(source) if isinstance(source, Path) else source) as container:
         stream = container.streams.video[0]
         count = sum(1 for _ in container.decode(stream))
         rate = stream.average_rate or stream.guessed_rate

@@ -62,11 +62,10 @@ def job_enqueue(*, job_id: int) -> bool:
     if job.state != State.QUEUED:
         return False
     try:
-        run_job.apply_async(
-            args=[job.pk],
-            queue=get_engine(job.engine).queue,
-            retry=False,
-        )
+        # A connection of its own, made from the current configuration: a web process that
+        # once failed to reach the broker tries afresh next time.
+        with run_job.app.connection_for_write() as connection:
+            run_job.apply_async(args=[job.pk], queue=get_engine(job.engine).queue, retry=False, connection=connection)
     except Exception:
         logger.exception("Could not send job %s to the broker; it stays queued for requeue_jobs", job.pk)
         return False

@@ -158,8 +158,16 @@ STORAGES = {
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FOLDER = VAR_DIR / "broker"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A web request that cannot reach the broker gives up within about a second and leaves
+    # the job queued for ``manage.py requeue_jobs``, rather than hanging.
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
         "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
         "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
         "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
@@ -171,7 +179,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # A job may run for many minutes; with late acknowledgement the broker must not hand it
     # to a second worker meanwhile.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = 3 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "cpu"

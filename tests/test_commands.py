@@ -1,0 +1,106 @@
+"""The command-line tools: animate, engines, ensure_admin, requeue_jobs."""
+import subprocess
+import sys
+
+import pytest
+from django.core.management import CommandError, call_command
+from PIL import Image
+
+from generation import media
+from tests.conftest import CAT_PHOTO, ROOT
+
+
+def run_manage(*args):
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_animate_writes_a_decodable_mp4_with_the_asked_size_and_length(tmp_path, capsys):
+    out = tmp_path / "chelsea.mp4"
+    call_command("animate", str(CAT_PHOTO), "-o", str(out), "--seconds", "2", "--fps", "12", "--aspect", "4:3", "--height", "240")
+    info = media.probe_video(out)
+    assert (info.width, info.height, info.frame_count, info.duration) == (320, 240, 24, 2.0)
+    assert "Wrote" in capsys.readouterr().out
+
+
+def test_animate_writes_a_gif_when_the_output_ends_in_gif(tmp_path):
+    out = tmp_path / "chelsea.gif"
+    call_command("animate", str(CAT_PHOTO), "-o", str(out), "--seconds", "1", "--fps", "12", "--height", "240", "--no-loop")
+    with Image.open(out) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 12
+
+
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (["--fps", "500"], "Frame rate must be between"),
+        (["--aspect", "2:1"], "Aspect ratio must be one of"),
+        (["--engine", "nope"], "no engine called 'nope'"),
+    ],
+)
+def test_animate_refuses_bad_knobs_with_the_reason(tmp_path, args, reason):
+    with pytest.raises(CommandError, match=reason):
+        call_command("animate", str(CAT_PHOTO), "-o", str(tmp_path / "x.mp4"), *args)
+
+
+def test_animate_refuses_a_file_that_is_not_a_photo(tmp_path):
+    not_a_photo = tmp_path / "notes.txt"
+    not_a_photo.write_text("hello")
+    with pytest.raises(CommandError, match="isn't a photo we can read"):
+        call_command("animate", str(not_a_photo), "-o", str(tmp_path / "x.mp4"))
+
+
+def test_animate_exits_non_zero_with_a_one_line_reason(tmp_path):
+    result = run_manage("animate", str(tmp_path / "missing.jpg"), "-o", str(tmp_path / "x.mp4"))
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [f"CommandError: No such file: {tmp_path / 'missing.jpg'}"]
+
+
+def test_engines_lists_each_engine_and_whether_it_is_ready(capsys):
+    call_command("engines")
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.split()[:3] == ["living-photo", "cpu", "ready"]
+
+
+@pytest.mark.django_db
+def test_ensure_admin_creates_one_admin_and_is_safe_to_run_again(capsys, django_user_model, monkeypatch):
+    monkeypatch.delenv("ADMIN_EMAIL", raising=False)
+    monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
+    call_command("ensure_admin")
+    first = capsys.readouterr().out
+    admin = django_user_model.objects.get(is_superuser=True)
+    password = first.split("password: ")[1].strip()
+    assert admin.check_password(password)
+    call_command("ensure_admin")
+    assert "already exists" in capsys.readouterr().out
+    assert django_user_model.objects.filter(is_superuser=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_ensure_admin_takes_email_and_password_from_the_environment(monkeypatch, django_user_model):
+    monkeypatch.setenv("ADMIN_EMAIL", "boss@example.com")
+    monkeypatch.setenv("ADMIN_PASSWORD", "a-chosen-pass-phrase")
+    call_command("ensure_admin")
+    assert django_user_model.objects.get(email="boss@example.com").check_password("a-chosen-pass-phrase")
+
+
+def test_production_settings_pass_the_deploy_checks(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "petmemories.settings.production",
+        "DJANGO_SECRET_KEY": "x" * 30 + "-Production-Secret-Key-With-Enough-Entropy-123",
+        "DJANGO_ALLOWED_HOSTS": "petmemories.example",
+        "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example:587",
+        "VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "petmemories.settings.production", "VAR_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr

@@ -1,0 +1,196 @@
+"""Jobs, the state machine, the first CPU engine and the files it writes."""
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from generation import media, services
+from generation.engines import InvalidSettings, RenderSettings, get_engine
+from generation.engines.base import crop_to_aspect
+from generation.models import Job
+from generation.rendering import render_files
+from tests.conftest import CAT_PHOTO
+
+CAT = Image.open(CAT_PHOTO).convert("RGB")
+
+
+def render(settings: RenderSettings) -> list[np.ndarray]:
+    return list(get_engine("living-photo").render(CAT, settings, lambda fraction: None))
+
+
+def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+# --- The engine -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("aspect, size", [("16:9", (426, 240)), ("9:16", (136, 240)), ("4:3", (320, 240)), ("1:1", (240, 240))])
+def test_frames_have_the_size_of_the_chosen_aspect_ratio(aspect, size):
+    frames = render(RenderSettings(aspect=aspect, height=240, seconds=1, fps=12))
+    assert len(frames) == 12
+    assert all(frame.shape == (size[1], size[0], 3) and frame.dtype == np.uint8 for frame in frames)
+
+
+def test_the_first_frame_is_the_photo_cropped_to_the_frame():
+    settings = RenderSettings(aspect="16:9", height=240, seconds=1, fps=12)
+    first = render(settings)[0]
+    expected = np.asarray(CAT.resize(settings.size, Image.Resampling.LANCZOS, box=crop_to_aspect(CAT, "16:9")))
+    assert mean_abs_diff(first, expected) < 3
+
+
+def test_the_camera_moves_smoothly_and_eases_in():
+    frames = render(RenderSettings(height=160, seconds=4, fps=24))
+    steps = [mean_abs_diff(a, b) for a, b in zip(frames, frames[1:])]
+    assert mean_abs_diff(frames[0], frames[len(frames) // 2]) > 5  # it really moves
+    assert steps[0] < max(steps) / 2  # starts from rest
+    assert all(abs(b - a) < max(steps) / 3 for a, b in zip(steps, steps[1:]))  # and never jumps
+
+
+def test_a_loop_ends_where_it_started():
+    frames = render(RenderSettings(height=240, seconds=2, fps=12, loop=True))
+    typical_step = np.median([mean_abs_diff(a, b) for a, b in zip(frames, frames[1:])])
+    assert mean_abs_diff(frames[-1], frames[0]) <= typical_step * 1.5
+
+
+def test_without_loop_the_move_ends_away_from_the_start():
+    frames = render(RenderSettings(height=240, seconds=2, fps=12, loop=False))
+    assert mean_abs_diff(frames[-1], frames[0]) > 5
+
+
+def test_the_same_inputs_give_the_same_frames():
+    settings = RenderSettings(height=240, seconds=1, fps=12)
+    assert all(np.array_equal(a, b) for a, b in zip(render(settings), render(settings)))
+
+
+@pytest.mark.parametrize(
+    "knobs, message",
+    [
+        ({"aspect": "2:1"}, "Aspect ratio"),
+        ({"height": 64}, "Height"),
+        ({"seconds": 30}, "Duration"),
+        ({"fps": 120}, "Frame rate"),
+    ],
+)
+def test_knobs_out_of_range_are_refused_with_the_allowed_range(knobs, message):
+    with pytest.raises(InvalidSettings, match=message):
+        RenderSettings(**knobs)
+
+
+# --- The files ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("render")
+    settings = RenderSettings(aspect="16:9", height=360, seconds=2, fps=24)
+    return render_files(get_engine("living-photo"), CAT, settings, Path(folder))
+
+
+def test_the_mp4_is_h264_yuv420p_with_every_frame(rendered):
+    info = media.probe_video(rendered.mp4)
+    assert (info.codec, info.pix_fmt) == ("h264", "yuv420p")
+    assert (info.width, info.height) == (640, 360)
+    assert info.frame_count == 48
+    assert info.duration == pytest.approx(2.0)
+
+
+def test_the_mp4_can_start_playing_before_it_has_downloaded(rendered):
+    data = rendered.mp4.read_bytes()
+    assert 0 < data.find(b"moov") < data.find(b"mdat")  # +faststart: the index comes first
+
+
+def test_the_mp4_decodes_to_the_frames_that_were_rendered(rendered):
+    with av.open(str(rendered.mp4)) as container:
+        first = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    poster = np.asarray(Image.open(rendered.poster))
+    assert mean_abs_diff(first, poster) < 4
+
+
+def test_the_gif_loops_at_sharing_size(rendered):
+    with Image.open(rendered.gif) as gif:
+        assert gif.format == "GIF" and gif.size == (480, 270)
+        assert gif.info.get("loop") == 0
+        durations = []
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            durations.append(gif.info["duration"])
+    assert gif.n_frames == 24  # 2 s at the GIF's 12 fps
+    assert sum(durations) / 1000 == pytest.approx(2.0, abs=0.1)
+
+
+def test_progress_is_reported_from_start_to_finish(tmp_path):
+    seen = []
+    render_files(get_engine("living-photo"), CAT, RenderSettings(height=240, seconds=1, fps=12), tmp_path, seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
+
+
+# --- The job state machine ------------------------------------------------------------------
+
+@pytest.fixture
+def queued_job(db, make_creation, user):
+    return make_creation(user).job
+
+
+def test_a_job_runs_from_queued_to_succeeded_with_its_outputs(queued_job):
+    job = services.job_execute(job_id=queued_job.pk)
+    assert job.state == Job.State.SUCCEEDED and job.progress == 100 and job.attempts == 1
+    assert job.started_at <= job.finished_at
+    assert (job.width, job.height, job.frame_count, job.duration) == (240, 240, 12, 1.0)
+    with job.video.open("rb") as handle:
+        info = media.probe_video(handle)
+    assert (info.width, info.height, info.frame_count) == (240, 240, 12)
+    assert job.gif.name.endswith(".gif") and job.poster.name.endswith(".jpg")
+
+
+def test_running_a_job_twice_does_nothing_the_second_time(queued_job):
+    first = services.job_execute(job_id=queued_job.pk)
+    second = services.job_execute(job_id=queued_job.pk)
+    assert second.state == Job.State.SUCCEEDED and second.attempts == 1
+    assert second.finished_at == first.finished_at and second.video.name == first.video.name
+
+
+def test_a_job_whose_photo_is_gone_fails_with_a_human_reason_and_staff_detail(queued_job):
+    queued_job.source.storage.delete(queued_job.source.name)
+    job = services.job_execute(job_id=queued_job.pk)
+    assert job.state == Job.State.FAILED
+    assert job.error == services.GENERIC_FAILURE
+    assert "Traceback" in job.error_detail
+
+
+def test_a_job_with_knobs_the_engine_refuses_fails_with_the_engine_s_reason(queued_job):
+    Job.objects.filter(pk=queued_job.pk).update(params={"fps": 500})
+    job = services.job_execute(job_id=queued_job.pk)
+    assert job.state == Job.State.FAILED and "Frame rate must be between" in job.error
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ["running", "queued"],
+        ["running", "succeeded", "failed"],
+        ["failed", "running"],
+        ["canceled", "running"],
+    ],
+)
+def test_only_allowed_transitions_happen(queued_job, path):
+    *allowed, forbidden = path
+    for state in allowed:
+        services.job_transition(job_id=queued_job.pk, to=state, **({"video": "x.mp4"} if state == "succeeded" else {}))
+    with pytest.raises(services.InvalidTransition):
+        services.job_transition(job_id=queued_job.pk, to=forbidden)
+    assert Job.objects.get(pk=queued_job.pk).state == allowed[-1]
+
+
+def test_a_canceled_job_is_not_run(queued_job):
+    services.job_cancel(job_id=queued_job.pk)
+    job = services.job_execute(job_id=queued_job.pk)
+    assert job.state == Job.State.CANCELED and job.started_at is None
+
+
+def test_a_succeeded_job_must_have_a_video(queued_job):
+    from django.db import IntegrityError
+
+    services.job_transition(job_id=queued_job.pk, to="running")
+    with pytest.raises(IntegrityError):
+        services.job_transition(job_id=queued_job.pk, to="succeeded")
