@@ -13,12 +13,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class Broker:
-    """Points the Celery app at a port where nothing listens, and back."""
+    """Points the Celery app at a port where nothing listens, and back. (Celery reads the
+    CELERY_BROKER_URL variable before its configuration, so both are set.)"""
 
-    def __init__(self):
+    def __init__(self, monkeypatch):
+        self.monkeypatch = monkeypatch
         self.working_url = celery_app.conf.broker_url
 
     def _point_at(self, url):
+        self.monkeypatch.setenv("CELERY_BROKER_URL", url)
         celery_app.conf.broker_url = url
 
     def go_down(self):
@@ -29,8 +32,8 @@ class Broker:
 
 
 @pytest.fixture
-def broker():
-    broker = Broker()
+def broker(monkeypatch):
+    broker = Broker(monkeypatch)
     yield broker
     broker.come_back()
 
