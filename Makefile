@@ -28,12 +28,12 @@ run: migrate
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.dev start
 
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # What CI runs on top of `make test`: the same suites against PostgreSQL and Redis with a
 # real worker process, plus the browser journey. Needs those services (see .ci/run).
 test-ci: setup
-	$(BIN)/python -m pytest --ci
+	$(BIN)/python -m pytest --ci $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -37,7 +37,7 @@ def require(condition: bool, reason: str) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def ci_uses_real_services(django_db_setup, django_db_blocker):
-    """In CI mode the suite must really run against PostgreSQL and Redis, not the defaults."""
+    """In CI mode the suite must really run against PostgreSQL and a broker server, not the defaults."""
     if os.environ.get("PETMEMORIES_REQUIRE_SERVICES") != "1":
         return
     from django.conf import settings
@@ -45,7 +45,7 @@ def ci_uses_real_services(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         assert connection.vendor == "postgresql", f"CI mode needs DATABASE_URL to be PostgreSQL, not {connection.vendor}"
-    assert settings.CELERY_BROKER_URL.startswith("redis://"), "CI mode needs CELERY_BROKER_URL to be Redis"
+    assert settings.CELERY_BROKER_URL.startswith(("redis://", "amqp://")), "CI mode needs CELERY_BROKER_URL to be Redis or RabbitMQ"
 
 
 @pytest.fixture(autouse=True)
