@@ -104,3 +104,15 @@ def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "petmemories.settings.production", "VAR_DIR": str(tmp_path)}
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.django_db
+def test_load_demo_fills_an_empty_shop_once_and_keeps_staff_edits(capsys):
+    from shop.models import Frame
+
+    call_command("load_demo")
+    assert Frame.objects.filter(is_active=True).count() == 5
+    Frame.objects.filter(slug="mini-snow").update(price_usd="59.00")
+    call_command("load_demo")
+    assert str(Frame.objects.get(slug="mini-snow").price_usd) == "59.00"
+    assert "not loaded" in capsys.readouterr().out
