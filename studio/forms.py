@@ -1,6 +1,6 @@
 from django import forms
 
-from generation.engines import all_engines
+from generation.engines import all_engines, get_engine
 from generation.photos import ACCEPTED, MAX_BYTES, PhotoRejected, photo_normalize
 
 from .models import Creation
@@ -37,8 +37,6 @@ class CreationForm(forms.Form):
             raise forms.ValidationError(str(rejected)) from None
 
     def clean_engine(self):
-        from generation.engines import get_engine
-
         engine = get_engine(self.cleaned_data["engine"])
         readiness = engine.readiness()
         if not readiness.ready:

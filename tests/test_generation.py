@@ -61,7 +61,7 @@ def test_without_loop_the_move_ends_away_from_the_start():
 
 def test_the_same_inputs_give_the_same_frames():
     settings = RenderSettings(height=240, seconds=1, fps=12)
-    assert all(np.array_equal(a, b) for a, b in zip(render(settings), render(settings)))
+    assert all(np.array_equal(a, b) for a, b in zip(render(settings), render(settings), strict=True))
 
 
 @pytest.mark.parametrize(

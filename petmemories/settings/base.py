@@ -199,7 +199,6 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT",
 
 # --- Generation -----------------------------------------------------------------------
 GENERATION_DEFAULT_ENGINE = env("GENERATION_DEFAULT_ENGINE", default="living-photo")
-GENERATION_MODELS_DIR = Path(env("GENERATION_MODELS_DIR", default=str(VAR_DIR / "models")))
 # A job still queued this long after it was created is sent to the broker again by
 # ``manage.py requeue_jobs`` (the broker may have been down when it was created).
 GENERATION_REQUEUE_AFTER_SECONDS = env.int("GENERATION_REQUEUE_AFTER_SECONDS", default=120)

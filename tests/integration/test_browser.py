@@ -3,7 +3,6 @@
 Playwright drives Debian's Chromium (never a downloaded browser) against a live server with
 a real worker process behind it.
 """
-import io
 import os
 
 import pytest

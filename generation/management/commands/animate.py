@@ -6,8 +6,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from generation.engines import EngineError, RenderSettings, get_engine
-from generation.rendering import render_files
 from generation.photos import PhotoRejected, photo_normalize
+from generation.rendering import render_files
 
 
 class Command(BaseCommand):
