@@ -27,6 +27,9 @@ class Job(models.Model):
     )
     engine = models.CharField(max_length=40)
     params = models.JSONField(default=dict, blank=True)
+    premium = models.BooleanField(
+        default=False, help_text="Premium jobs go first and may be up to 1080p, without a watermark."
+    )
     source = models.FileField(max_length=255, help_text="The photo the engine animates.")
 
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)

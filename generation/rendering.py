@@ -9,15 +9,17 @@ from PIL import Image
 from . import media
 from .engines import Engine, RenderSettings
 from .engines.base import ProgressCallback
+from .watermark import apply_watermark
 
-# Shares of the progress bar: rendering and MP4 encoding happen together, then the GIF.
+# Share of the progress bar for rendering and MP4 encoding, which happen together; the GIF
+# takes the rest.
 RENDER_SHARE = 0.9
 
 
 @dataclass(frozen=True)
 class RenderedFiles:
     mp4: Path
-    gif: Path
+    gif: Path | None
     poster: Path
     width: int
     height: int
@@ -31,19 +33,27 @@ def render_files(
     settings: RenderSettings,
     folder: Path,
     progress: ProgressCallback = lambda fraction: None,
+    *,
+    watermark: bool = False,
+    gif: bool = True,
 ) -> RenderedFiles:
-    mp4, gif, poster = folder / "video.mp4", folder / "video.gif", folder / "poster.jpg"
+    """Render ``image`` with ``engine`` into ``folder``: video.mp4, poster.jpg and, unless
+    ``gif`` is False, video.gif."""
+    mp4_path, gif_path, poster_path = folder / "video.mp4", folder / "video.gif", folder / "poster.jpg"
     first = []
 
     def frames():
-        for frame in engine.render(image, settings, lambda f: progress(f * RENDER_SHARE)):
+        for frame in engine.render(image, settings, lambda f: progress(f * (RENDER_SHARE if gif else 1.0))):
+            if watermark:
+                frame = apply_watermark(frame)
             if not first:
                 first.append(frame)
             yield frame
 
-    count = media.encode_mp4(frames(), mp4, fps=settings.fps)
-    media.save_poster(first[0], poster)
-    media.encode_gif(mp4, gif)
+    count = media.encode_mp4(frames(), mp4_path, fps=settings.fps)
+    media.save_poster(first[0], poster_path)
+    if gif:
+        media.encode_gif(mp4_path, gif_path)
     progress(1.0)
-    width, height = settings.size
-    return RenderedFiles(mp4, gif, poster, width, height, count, count / settings.fps)
+    height, width = first[0].shape[:2]
+    return RenderedFiles(mp4_path, gif_path if gif else None, poster_path, width, height, count, count / settings.fps)

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
-from .engines import EngineError, RenderSettings, get_engine
+from .engines import EngineError, EngineNotReady, InvalidSettings, RenderSettings, get_engine
 from .models import Job
 from .rendering import render_files
 
@@ -33,6 +33,8 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     State.FAILED: set(),
     State.CANCELED: set(),
 }
+# Free results are at most this tall; Premium goes up to the engine's own limit.
+FREE_MAX_HEIGHT = 720
 GENERIC_FAILURE = "Something went wrong while making your video. Our team has been told; please try again."
 # Progress is written at most this often, so a fast render loop does not hammer the database.
 PROGRESS_MIN_INTERVAL = 0.5
@@ -42,12 +44,24 @@ class InvalidTransition(Exception):
     pass
 
 
-def job_create(*, engine: str, source: str, params: dict, owner=None) -> Job:
+def job_settings(*, engine: str, params: dict, premium: bool = False) -> RenderSettings:
+    """The validated settings a job would run with, or the reason it cannot be made:
+    InvalidSettings (a knob out of range), UnknownEngine or EngineNotReady."""
+    chosen = get_engine(engine)
+    readiness = chosen.readiness()
+    if not readiness.ready:
+        raise EngineNotReady(f"{chosen.label} is not available right now: {readiness.reason}")
+    render_settings = chosen.settings(params)
+    if not premium and render_settings.height > FREE_MAX_HEIGHT:
+        raise InvalidSettings(f"Free videos are up to {FREE_MAX_HEIGHT}p; higher resolutions come with Premium.", field="height")
+    return render_settings
+
+
+def job_create(*, engine: str, source: str, params: dict, owner=None, premium: bool = False) -> Job:
     """Create a queued job; it is sent to the workers once the surrounding transaction commits."""
-    render_settings = RenderSettings.from_params(params)  # refuses knobs out of range
-    get_engine(engine)
+    render_settings = job_settings(engine=engine, params=params, premium=premium)
     job = Job.objects.create(
-        engine=engine, source=source, params={**params, **render_settings.__dict__}, owner=owner
+        engine=engine, source=source, params=render_settings.as_params(), owner=owner, premium=premium
     )
     transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
     return job
@@ -142,11 +156,13 @@ def job_execute(*, job_id: int) -> Job:
 
     try:
         engine = get_engine(job.engine)
-        render_settings = RenderSettings.from_params(job.params)
+        render_settings = engine.settings(job.params)
         with job.source.open("rb") as photo, Image.open(photo) as image:
             image = image.convert("RGB")
         with tempfile.TemporaryDirectory(prefix=f"job-{job.pk}-") as folder:
-            files = render_files(engine, image, render_settings, Path(folder), _ProgressWriter(job.pk))
+            files = render_files(
+                engine, image, render_settings, Path(folder), _ProgressWriter(job.pk), watermark=not job.premium
+            )
             outputs = {}
             for name, path in (("video", files.mp4), ("gif", files.gif), ("poster", files.poster)):
                 field = Job._meta.get_field(name)

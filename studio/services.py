@@ -3,9 +3,8 @@ import secrets
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from generation.engines import RenderSettings
 from generation.photos import NormalizedPhoto
-from generation.services import job_create
+from generation.services import job_create, job_settings
 
 from .models import Creation
 
@@ -14,7 +13,7 @@ from .models import Creation
 def creation_create(*, owner, photo: NormalizedPhoto, title: str = "", aspect_ratio: str, engine: str, params: dict | None = None) -> Creation:
     """Store the cleaned photo and queue the job that animates it (sent after commit)."""
     params = {**(params or {}), "aspect": aspect_ratio}
-    RenderSettings.from_params(params)  # refuse bad knobs before anything is stored
+    job_settings(engine=engine, params=params)  # refuse bad knobs before anything is stored
     creation = Creation(
         owner=owner, title=title, aspect_ratio=aspect_ratio, photo_width=photo.size[0], photo_height=photo.size[1]
     )

@@ -89,7 +89,7 @@ def owner_client(client, user):
 @pytest.fixture
 def small_render_params():
     """Knobs that keep a test render quick while still making a real video."""
-    return {"height": 240, "seconds": 1.0, "fps": 12}
+    return {"height": 240, "seconds": 2.0, "fps": 12}
 
 
 # --- A real worker process ------------------------------------------------------------------

@@ -24,9 +24,9 @@ def test_animate_writes_a_decodable_mp4_with_the_asked_size_and_length(tmp_path,
 
 def test_animate_writes_a_gif_when_the_output_ends_in_gif(tmp_path):
     out = tmp_path / "chelsea.gif"
-    call_command("animate", str(CAT_PHOTO), "-o", str(out), "--seconds", "1", "--fps", "12", "--height", "240", "--no-loop")
+    call_command("animate", str(CAT_PHOTO), "-o", str(out), "--seconds", "2", "--fps", "24", "--height", "240", "--no-loop")
     with Image.open(out) as gif:
-        assert gif.format == "GIF" and gif.n_frames == 12
+        assert gif.format == "GIF" and gif.n_frames == 24  # the GIF's own 12 fps
 
 
 @pytest.mark.parametrize(

@@ -28,13 +28,13 @@ def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.parametrize("aspect, size", [("16:9", (426, 240)), ("9:16", (136, 240)), ("4:3", (320, 240)), ("1:1", (240, 240))])
 def test_frames_have_the_size_of_the_chosen_aspect_ratio(aspect, size):
-    frames = render(RenderSettings(aspect=aspect, height=240, seconds=1, fps=12))
-    assert len(frames) == 12
+    frames = render(RenderSettings(aspect=aspect, height=240, seconds=2, fps=12))
+    assert len(frames) == 24
     assert all(frame.shape == (size[1], size[0], 3) and frame.dtype == np.uint8 for frame in frames)
 
 
 def test_the_first_frame_is_the_photo_cropped_to_the_frame():
-    settings = RenderSettings(aspect="16:9", height=240, seconds=1, fps=12)
+    settings = RenderSettings(aspect="16:9", height=240, seconds=2, fps=12)
     first = render(settings)[0]
     expected = np.asarray(CAT.resize(settings.size, Image.Resampling.LANCZOS, box=crop_to_aspect(CAT, "16:9")))
     assert mean_abs_diff(first, expected) < 3
@@ -60,7 +60,7 @@ def test_without_loop_the_move_ends_away_from_the_start():
 
 
 def test_the_same_inputs_give_the_same_frames():
-    settings = RenderSettings(height=240, seconds=1, fps=12)
+    settings = RenderSettings(height=240, seconds=2, fps=12)
     assert all(np.array_equal(a, b) for a, b in zip(render(settings), render(settings), strict=True))
 
 
@@ -121,7 +121,7 @@ def test_the_gif_loops_at_sharing_size(rendered):
 
 def test_progress_is_reported_from_start_to_finish(tmp_path):
     seen = []
-    render_files(get_engine("living-photo"), CAT, RenderSettings(height=240, seconds=1, fps=12), tmp_path, seen.append)
+    render_files(get_engine("living-photo"), CAT, RenderSettings(height=240, seconds=2, fps=12), tmp_path, seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
 
 
@@ -136,10 +136,10 @@ def test_a_job_runs_from_queued_to_succeeded_with_its_outputs(queued_job):
     job = services.job_execute(job_id=queued_job.pk)
     assert job.state == Job.State.SUCCEEDED and job.progress == 100 and job.attempts == 1
     assert job.started_at <= job.finished_at
-    assert (job.width, job.height, job.frame_count, job.duration) == (240, 240, 12, 1.0)
+    assert (job.width, job.height, job.frame_count, job.duration) == (240, 240, 24, 2.0)
     with job.video.open("rb") as handle:
         info = media.probe_video(handle)
-    assert (info.width, info.height, info.frame_count) == (240, 240, 12)
+    assert (info.width, info.height, info.frame_count) == (240, 240, 24)
     assert job.gif.name.endswith(".gif") and job.poster.name.endswith(".jpg")
 
 

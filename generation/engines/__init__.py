@@ -1,5 +1,5 @@
 """The engine registry: every engine the product offers, by name."""
-from .base import Engine, EngineError, InvalidSettings, Readiness, RenderSettings
+from .base import Engine, EngineError, EngineNotReady, InvalidSettings, Readiness, RenderSettings
 from .living_photo import LivingPhotoEngine
 
 _ENGINES: dict[str, Engine] = {engine.name: engine for engine in (LivingPhotoEngine(),)}
@@ -23,6 +23,7 @@ def get_engine(name: str) -> Engine:
 __all__ = [
     "Engine",
     "EngineError",
+    "EngineNotReady",
     "InvalidSettings",
     "Readiness",
     "RenderSettings",

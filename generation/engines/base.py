@@ -3,12 +3,19 @@
 An engine turns one photo into a sequence of RGB frames. Encoding, storage and job state
 live elsewhere (``generation.media``, ``generation.rendering``, ``generation.services``), so
 an engine can be run from a job, from ``manage.py animate`` or from a benchmark alike.
+
+Each engine names the settings class it takes: ``RenderSettings`` holds the knobs every
+engine shares (frame shape, size, length, motion, loop, seed); an engine with knobs of its own
+subclasses it and widens or narrows ``LIMITS``. Settings validate themselves on creation, so a
+knob out of range is refused with its allowed range before anything is stored or queued.
 """
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image
@@ -20,9 +27,6 @@ ASPECT_RATIOS: dict[str, tuple[int, int]] = {
     "3:4": (3, 4),
     "1:1": (1, 1),
 }
-MIN_HEIGHT, MAX_HEIGHT = 128, 2160
-MIN_SECONDS, MAX_SECONDS = 1.0, 10.0
-MIN_FPS, MAX_FPS = 6, 30
 
 ProgressCallback = Callable[[float], None]
 
@@ -31,8 +35,16 @@ class EngineError(Exception):
     """A reason an engine cannot make a video, worded for the customer."""
 
 
+class EngineNotReady(EngineError):
+    """The engine cannot run here now (no weights, no GPU); the message says why."""
+
+
 class InvalidSettings(EngineError, ValueError):
-    """A knob is out of range; the message says the allowed range."""
+    """A knob is out of range or of the wrong type; the message says what is allowed."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -41,24 +53,62 @@ class RenderSettings:
     height: int = 720
     seconds: float = 4.0
     fps: int = 24
+    motion: int = 127
     loop: bool = True
     seed: int = 0
 
+    # (lowest, highest) allowed for each numeric knob; subclasses override what differs.
+    LIMITS: ClassVar[dict[str, tuple[float, float]]] = {
+        "height": (128, 2160),
+        "seconds": (2, 10),
+        "fps": (12, 30),
+        "motion": (0, 255),
+        "seed": (0, 2**32 - 1),
+    }
+    LABELS: ClassVar[dict[str, str]] = {
+        "aspect": "Aspect ratio",
+        "height": "Height",
+        "seconds": "Duration",
+        "fps": "Frame rate",
+        "motion": "Motion strength",
+        "seed": "Seed",
+    }
+    UNITS: ClassVar[dict[str, str]] = {"height": " pixels", "seconds": " seconds", "fps": " fps"}
+
     def __post_init__(self):
         if self.aspect not in ASPECT_RATIOS:
-            raise InvalidSettings(f"Aspect ratio must be one of {', '.join(ASPECT_RATIOS)}.")
-        if not MIN_HEIGHT <= self.height <= MAX_HEIGHT:
-            raise InvalidSettings(f"Height must be between {MIN_HEIGHT} and {MAX_HEIGHT} pixels.")
-        if not MIN_SECONDS <= self.seconds <= MAX_SECONDS:
-            raise InvalidSettings(f"Duration must be between {MIN_SECONDS:g} and {MAX_SECONDS:g} seconds.")
-        if not MIN_FPS <= self.fps <= MAX_FPS:
-            raise InvalidSettings(f"Frame rate must be between {MIN_FPS} and {MAX_FPS} fps.")
+            raise InvalidSettings(f"Aspect ratio must be one of {', '.join(ASPECT_RATIOS)}.", field="aspect")
+        for name, (low, high) in self.LIMITS.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                label = self.LABELS.get(name, name.replace("_", " ").capitalize())
+                raise InvalidSettings(f"{label} must be between {low:g} and {high:g}{self.UNITS.get(name, '')}.", field=name)
 
     @classmethod
-    def from_params(cls, params: dict) -> RenderSettings:
-        """Build settings from a job's stored params, ignoring keys that are not knobs."""
-        known = {name: params[name] for name in cls.__dataclass_fields__ if name in params}
-        return cls(**known)
+    def from_params(cls, params: dict[str, Any]) -> RenderSettings:
+        """Build settings from a job's stored params or a form, coercing each known knob to its
+        type and ignoring keys that are not knobs."""
+        values = {}
+        for field in dataclasses.fields(cls):
+            if field.name not in params or params[field.name] is None:
+                continue
+            raw, kind = params[field.name], field.type if isinstance(field.type, str) else field.type.__name__
+            try:
+                if kind == "bool":
+                    values[field.name] = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "on", "yes")
+                elif kind == "int":
+                    values[field.name] = int(raw)
+                elif kind == "float":
+                    values[field.name] = float(raw)
+                else:
+                    values[field.name] = str(raw)
+            except (TypeError, ValueError):
+                label = cls.LABELS.get(field.name, field.name.replace("_", " ").capitalize())
+                raise InvalidSettings(f"{label} must be a number.", field=field.name) from None
+        return cls(**values)
+
+    def as_params(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -84,15 +134,22 @@ class Engine(abc.ABC):
     label: str
     description: str
     queue: str  # the Celery queue whose workers can run it: "cpu" or "gpu"
+    settings_class: type[RenderSettings] = RenderSettings
+    # Seconds a job of this engine may run before the worker stops it (soft limit).
+    time_limit: int = 600
 
     def readiness(self) -> Readiness:
         return Readiness(True)
+
+    def settings(self, params: dict[str, Any]) -> RenderSettings:
+        return self.settings_class.from_params(params)
 
     @abc.abstractmethod
     def render(
         self, image: Image.Image, settings: RenderSettings, progress: ProgressCallback
     ) -> Iterator[np.ndarray]:
-        """Yield ``settings.frame_count`` frames as (height, width, 3) uint8 arrays."""
+        """Yield ``settings.frame_count`` frames as (height, width, 3) uint8 arrays, the first
+        of them the photo itself (cropped to the frame)."""
 
 
 def crop_to_aspect(image: Image.Image, aspect: str) -> tuple[float, float, float, float]:

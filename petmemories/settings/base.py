@@ -198,6 +198,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=4.0)
 
 # --- Generation -----------------------------------------------------------------------
+# GPU engines read their weights from <GENERATION_MODELS_DIR>/<engine name>/ (diffusers'
+# folder format), never from the internet while a job runs.
+GENERATION_MODELS_DIR = Path(env("GENERATION_MODELS_DIR", default=str(VAR_DIR / "models")))
+# Let GPU engines run on the CPU (slowly): for tests with tiny models, never for production.
+GENERATION_ALLOW_CPU = env.bool("GENERATION_ALLOW_CPU", default=False)
 GENERATION_DEFAULT_ENGINE = env("GENERATION_DEFAULT_ENGINE", default="living-photo")
 # A job still queued this long after it was created is sent to the broker again by
 # ``manage.py requeue_jobs`` (the broker may have been down when it was created).

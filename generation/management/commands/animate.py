@@ -1,43 +1,63 @@
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from generation.engines import EngineError, RenderSettings, get_engine
+from generation.engines import EngineError, get_engine
 from generation.photos import PhotoRejected, photo_normalize
 from generation.rendering import render_files
 
+COMMON_KNOBS = ("seconds", "fps", "aspect", "height", "motion", "seed", "loop")
+
 
 class Command(BaseCommand):
-    help = "Animate one photo with an engine, without the web or a worker: writes an MP4, or a GIF when OUT ends in .gif."
+    help = (
+        "Animate one photo with an engine, without the web or a worker: writes an MP4, or a GIF "
+        "when OUT ends in .gif. Engine-specific knobs go in --set NAME=VALUE (e.g. --set steps=25)."
+    )
 
     def add_arguments(self, parser):
-        defaults = RenderSettings()
         parser.add_argument("photo", type=Path)
         parser.add_argument("-o", "--output", type=Path, required=True)
         parser.add_argument("--engine", default="living-photo")
-        parser.add_argument("--seconds", type=float, default=defaults.seconds)
-        parser.add_argument("--fps", type=int, default=defaults.fps)
-        parser.add_argument("--aspect", default=defaults.aspect)
-        parser.add_argument("--height", type=int, default=defaults.height)
-        parser.add_argument("--seed", type=int, default=defaults.seed)
-        parser.add_argument("--no-loop", dest="loop", action="store_false")
+        parser.add_argument("--seconds", type=float)
+        parser.add_argument("--fps", type=int)
+        parser.add_argument("--aspect")
+        parser.add_argument("--height", type=int)
+        parser.add_argument("--motion", type=int, help="Motion strength, 0–255.")
+        parser.add_argument("--seed", type=int)
+        parser.add_argument("--no-loop", dest="loop", action="store_false", default=None)
+        parser.add_argument("--set", dest="extra", action="append", default=[], metavar="NAME=VALUE")
+        parser.add_argument("--watermark", action="store_true", help="Add the free tier's watermark.")
+        parser.add_argument("--timings", action="store_true", help="Print the time spent rendering and encoding.")
 
-    def handle(self, *args, photo, output, engine, **options):
+    def handle(self, *args, photo, output, engine, extra, watermark, timings, **options):
         if output.suffix.lower() not in (".mp4", ".gif"):
             raise CommandError("OUT must end in .mp4 or .gif.")
+        params = {name: options[name] for name in COMMON_KNOBS if options[name] is not None}
+        for item in extra:
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise CommandError(f"--set takes NAME=VALUE, not {item!r}.")
+            params[name.strip().replace("-", "_")] = value
         try:
             chosen = get_engine(engine)
             readiness = chosen.readiness()
             if not readiness.ready:
                 raise CommandError(f"Engine {engine} is not ready: {readiness.reason}")
-            render_settings = RenderSettings(**{k: options[k] for k in ("seconds", "fps", "aspect", "height", "seed", "loop")})
+            render_settings = chosen.settings(params)
             with photo.open("rb") as handle:
                 image = photo_normalize(handle).image
             with tempfile.TemporaryDirectory() as folder:
-                files = render_files(chosen, image, render_settings, Path(folder), self._progress)
+                started = time.perf_counter()
+                files = render_files(
+                    chosen, image, render_settings, Path(folder), self._progress, watermark=watermark,
+                    gif=output.suffix.lower() == ".gif",
+                )
+                elapsed = time.perf_counter() - started
                 shutil.copyfile(files.gif if output.suffix.lower() == ".gif" else files.mp4, output)
         except FileNotFoundError:
             raise CommandError(f"No such file: {photo}") from None
@@ -45,6 +65,8 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         sys.stderr.write("\n")
         self.stdout.write(f"Wrote {output} ({files.width}×{files.height}, {files.frame_count} frames, {files.duration:g} s)")
+        if timings:
+            self.stdout.write(f"render+encode seconds: {elapsed:.3f}")
 
     def _progress(self, fraction):
         sys.stderr.write(f"\r{int(fraction * 100):3d}%")
