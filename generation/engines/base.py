@@ -137,6 +137,9 @@ class Engine(abc.ABC):
     settings_class: type[RenderSettings] = RenderSettings
     # Seconds a job of this engine may run before the worker stops it (soft limit).
     time_limit: int = 600
+    # The model hub repository `manage.py engines download` fetches the weights from; empty
+    # for an engine that needs no weights.
+    weights_repo: str = ""
 
     def readiness(self) -> Readiness:
         return Readiness(True)
@@ -152,13 +155,15 @@ class Engine(abc.ABC):
         of them the photo itself (cropped to the frame)."""
 
 
-def crop_to_aspect(image: Image.Image, aspect: str) -> tuple[float, float, float, float]:
-    """The largest centred box of ``image`` with the given aspect ratio, as (left, top, right, bottom)."""
+def crop_to_aspect(
+    image: Image.Image, aspect: str, focus: tuple[float, float] | None = None
+) -> tuple[float, float, float, float]:
+    """The largest box of ``image`` with the given aspect ratio, as (left, top, right, bottom),
+    centred on ``focus`` (the middle of the photo by default) as far as the edges allow."""
     aw, ah = ASPECT_RATIOS[aspect]
     w, h = image.size
-    if w * ah > h * aw:  # too wide: trim the sides
-        cw, ch = h * aw / ah, h
-    else:
-        cw, ch = w, w * ah / aw
-    left, top = (w - cw) / 2, (h - ch) / 2
+    cw, ch = (h * aw / ah, h) if w * ah > h * aw else (w, w * ah / aw)
+    fx, fy = focus if focus is not None else (w / 2, h / 2)
+    left = min(max(fx - cw / 2, 0.0), w - cw)
+    top = min(max(fy - ch / 2, 0.0), h - ch)
     return left, top, left + cw, top + ch
