@@ -5,7 +5,10 @@ PyAV, GIF through ffmpeg's two-pass palette (imageio-ffmpeg's binary), a JPEG po
 """
 from __future__ import annotations
 
+import itertools
+import queue
 import subprocess
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import av
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -31,20 +35,47 @@ class VideoInfo:
 
 
 def encode_mp4(frames: Iterable[np.ndarray], path: Path, *, fps: int, crf: int = 20, preset: str = "veryfast") -> int:
-    """Encode RGB frames to an H.264 MP4 with the index up front; returns the frame count."""
+    """Encode RGB frames to an H.264 MP4 with the index up front; returns the frame count.
+
+    The frames are produced (rendered) in this thread while a second thread encodes them,
+    so rendering and x264 overlap on a multi-core machine; the queue between them is short,
+    to keep memory flat.
+    """
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
+        raise ValueError("No frames to encode.")
     count = 0
     with av.open(str(path), "w", options={"movflags": "+faststart"}) as container:
-        stream = None
-        for frame in frames:
-            if stream is None:
-                stream = container.add_stream("libx264", rate=Fraction(fps))
-                stream.height, stream.width = frame.shape[:2]
-                stream.pix_fmt = "yuv420p"
-                stream.options = {"crf": str(crf), "preset": preset}
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-            count += 1
-        if stream is None:
-            raise ValueError("No frames to encode.")
+        stream = container.add_stream("libx264", rate=Fraction(fps))
+        stream.height, stream.width = first.shape[:2]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf), "preset": preset}
+        stream.codec_context.thread_count = 0  # x264 picks its threads (PyAV's default is one)
+        pending: queue.Queue = queue.Queue(maxsize=8)
+        failure: list[BaseException] = []
+
+        def encode():
+            try:
+                while (frame := pending.get()) is not None:
+                    container.mux(stream.encode(frame))
+            except BaseException as error:  # handed to the producing thread below
+                failure.append(error)
+                while pending.get() is not None:  # let the producer finish without blocking
+                    pass
+
+        encoder = threading.Thread(target=encode, name="mp4-encoder", daemon=True)
+        encoder.start()
+        try:
+            for frame in itertools.chain([first], frames):
+                # OpenCV's I420 is BT.601 limited range, what H.264 players assume untagged.
+                pending.put(av.VideoFrame.from_ndarray(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420), format="yuv420p"))
+                count += 1
+        finally:
+            pending.put(None)
+            encoder.join()
+        if failure:
+            raise failure[0]
         container.mux(stream.encode(None))
     return count
 

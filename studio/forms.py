@@ -1,18 +1,29 @@
 from django import forms
 
-from generation.engines import all_engines, get_engine
+from generation.engines import EngineError, InvalidSettings, RenderSettings, all_engines
 from generation.photos import ACCEPTED, MAX_BYTES, PhotoRejected, photo_normalize
+from generation.services import job_settings
 
 from .models import Creation
 
+LIMITS = RenderSettings.LIMITS
+# Form fields named differently from the knob they set.
+FIELD_FOR_KNOB = {"aspect": "aspect_ratio"}
 
-def engine_choices():
-    choices = []
-    for engine in all_engines():
-        readiness = engine.readiness()
-        label = engine.label if readiness.ready else f"{engine.label} — unavailable: {readiness.reason}"
-        choices.append((engine.name, label))
-    return choices
+
+class EngineSelect(forms.Select):
+    """A select whose engines that cannot run now are shown, greyed out, with the reason."""
+
+    def __init__(self, *args, unavailable: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unavailable = unavailable or {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if value in self.unavailable:
+            option["attrs"]["disabled"] = True
+            option["label"] = f"{label} — unavailable: {self.unavailable[value]}"
+        return option
 
 
 class CreationForm(forms.Form):
@@ -21,11 +32,42 @@ class CreationForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}),
     )
     title = forms.CharField(max_length=80, required=False, label="Pet's name or caption")
+    engine = forms.ChoiceField(label="Style")
     aspect_ratio = forms.ChoiceField(
         choices=Creation.AspectRatio.choices, initial="16:9", label="Frame shape",
         help_text="Match your digital frame: 16:9 landscape, 9:16 portrait, and so on.",
     )
-    engine = forms.ChoiceField(choices=engine_choices, initial="living-photo")
+    height = forms.TypedChoiceField(
+        label="Resolution", coerce=int, initial=720, required=False, empty_value=None,
+        choices=[(480, "480p"), (720, "720p HD"), (1080, "1080p Full HD — Premium")],
+    )
+    motion = forms.IntegerField(
+        label="Motion", initial=127, required=False, min_value=int(LIMITS["motion"][0]), max_value=int(LIMITS["motion"][1]),
+        widget=forms.NumberInput(attrs={"type": "range", "step": 1}), help_text="From calm to lively.",
+    )
+    seconds = forms.IntegerField(
+        label="Length (seconds)", initial=4, required=False, min_value=int(LIMITS["seconds"][0]), max_value=int(LIMITS["seconds"][1]),
+    )
+    fps = forms.TypedChoiceField(label="Smoothness", coerce=int, initial=24, required=False, empty_value=None, choices=[(12, "12 fps"), (24, "24 fps"), (30, "30 fps")])
+    loop = forms.BooleanField(label="Seamless loop", initial=True, required=False, help_text="For frames that play it over and over.")
+    prompt = forms.CharField(
+        label="Describe the motion", required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="CogVideoX only; leave empty for a gentle, natural default.",
+    )
+
+    def __init__(self, *args, premium: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.premium = premium
+        engines = all_engines()
+        unavailable = {}
+        for engine in engines:
+            readiness = engine.readiness()
+            if not readiness.ready:
+                unavailable[engine.name] = readiness.reason
+        self.fields["engine"].choices = [(engine.name, engine.label) for engine in engines]
+        self.fields["engine"].initial = next((e.name for e in engines if e.name not in unavailable), None)
+        self.fields["engine"].widget = EngineSelect(choices=self.fields["engine"].choices, unavailable=unavailable)
+        self.engine_descriptions = {engine.name: engine.description for engine in engines}
 
     def clean_photo(self):
         upload = self.cleaned_data["photo"]
@@ -36,9 +78,26 @@ class CreationForm(forms.Form):
         except PhotoRejected as rejected:
             raise forms.ValidationError(str(rejected)) from None
 
-    def clean_engine(self):
-        engine = get_engine(self.cleaned_data["engine"])
-        readiness = engine.readiness()
-        if not readiness.ready:
-            raise forms.ValidationError(f"{engine.label} is not available right now: {readiness.reason}")
-        return engine.name
+    def params(self) -> dict:
+        """The knobs for the engine, from the cleaned form."""
+        data = self.cleaned_data
+        params = {knob: data.get(field) for knob, field in {
+            "aspect": "aspect_ratio", "height": "height", "motion": "motion", "seconds": "seconds", "fps": "fps", "loop": "loop",
+        }.items()}
+        if data.get("prompt"):
+            params["prompt"] = data["prompt"]
+        return {name: value for name, value in params.items() if value is not None}
+
+    # Knobs left out of the request take the engine's defaults.
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors or "engine" not in cleaned:
+            return cleaned
+        try:
+            cleaned["settings"] = job_settings(engine=cleaned["engine"], params=self.params(), premium=self.premium)
+        except InvalidSettings as error:
+            field = FIELD_FOR_KNOB.get(error.field, error.field)
+            self.add_error(field if field in self.fields else None, str(error))
+        except EngineError as error:
+            self.add_error("engine", str(error))
+        return cleaned

@@ -35,6 +35,7 @@ def creation_new(request):
             title=form.cleaned_data["title"],
             aspect_ratio=form.cleaned_data["aspect_ratio"],
             engine=form.cleaned_data["engine"],
+            params=form.params(),
         )
         return redirect(creation)
     return render(request, "studio/new.html", {"form": form}, status=400 if form.errors else 200)

@@ -158,3 +158,29 @@ def test_the_share_page_never_serves_the_original_photo(owner_client, finished_c
     finished_creation.refresh_from_db()
     response = Client().get(reverse("studio:share-media", args=[finished_creation.share_token, "photo"]))
     assert response.status_code == 404
+
+
+def test_the_chosen_knobs_reach_the_job(owner_client, photo_bytes):
+    response = upload(owner_client, photo_bytes, aspect_ratio="9:16", height="480", motion="200", seconds="6", fps="30")
+    assert response.status_code == 302
+    params = Job.objects.get().params
+    assert {key: params[key] for key in ("aspect", "height", "motion", "seconds", "fps", "loop")} == {
+        "aspect": "9:16", "height": 480, "motion": 200, "seconds": 6.0, "fps": 30, "loop": False,
+    }
+
+
+@pytest.mark.parametrize(
+    "knobs, field, message",
+    [
+        ({"height": "1080"}, "height", "Free videos are up to 720p"),
+        ({"seconds": "20"}, "seconds", "less than or equal to 10"),
+        ({"motion": "300"}, "motion", "less than or equal to 255"),
+        ({"fps": "60"}, "fps", "Select a valid choice"),
+    ],
+)
+def test_knobs_out_of_range_are_refused_on_the_form_and_nothing_is_kept(owner_client, photo_bytes, knobs, field, message):
+    response = upload(owner_client, photo_bytes, **knobs)
+    assert response.status_code == 400
+    assert message in html.unescape(response.content.decode())
+    assert field in response.context["form"].errors
+    assert not Creation.objects.exists() and stored_files() == []

@@ -28,7 +28,8 @@ from PIL import Image
 
 from .base import Engine, ProgressCallback, RenderSettings, crop_to_aspect
 
-ANALYSIS_SIDE = 224  # long side, in pixels, at which the pet is found, segmented and filled in
+ANALYSIS_SIDE = 224  # long side, in pixels, at which the pet is found
+SEGMENT_SIDE = 160  # long side at which it is segmented and the background filled in (GrabCut is costly)
 OVERSCAN = 1.15  # the working image is this much larger than the output: room to push in
 BREATH_SECONDS = 3.2  # a relaxed cat or dog breathes about 20 times a minute
 
@@ -172,7 +173,7 @@ def analyse(image: Image.Image, settings: RenderSettings) -> Scene:
     work = np.asarray(image.resize(work_size, Image.Resampling.BICUBIC, box=crop))
 
     # Segment and fill in at low resolution, in the crop's coordinates.
-    to_small = ANALYSIS_SIDE / max(work_size)
+    to_small = SEGMENT_SIDE / max(work_size)
     analysis_size = (max(16, round(work_size[0] * to_small)), max(16, round(work_size[1] * to_small)))
     work_small = cv2.resize(work, analysis_size, interpolation=cv2.INTER_AREA)
     sx, sy = analysis_size[0] / ((crop[2] - crop[0]) * scale), analysis_size[1] / ((crop[3] - crop[1]) * scale)
@@ -236,7 +237,10 @@ def render_scene(scene: Scene, settings: RenderSettings, progress: ProgressCallb
     # Drift towards the pet, but never so far that the view leaves the working image.
     towards = np.array(scene.focus) - centre
     drift = towards / max(np.linalg.norm(towards), 1e-6) * min(np.linalg.norm(towards), motion.drift * sw)
-    fg_rgba = np.dstack([scene.image, (scene.alpha * 255).astype(np.uint8)])
+    # The near layer is warped premultiplied by its matte, so that compositing is one
+    # multiply and one add per frame: out = near + background × (1 − matte).
+    matte = cv2.merge([np.round(scene.alpha * 255).astype(np.uint8)] * 3)
+    near_premultiplied = cv2.multiply(scene.image, matte, scale=1 / 255)
     breaths = max(1, round(settings.seconds / BREATH_SECONDS))
 
     count = settings.frame_count
@@ -254,9 +258,9 @@ def render_scene(scene: Scene, settings: RenderSettings, progress: ProgressCallb
         fg_view = (np.vstack([fg_view, [0, 0, 1]]) @ _breathing(scene.anchor, swell))[:2]
 
         background = cv2.warpAffine(scene.background, bg_view, out_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        near = cv2.warpAffine(fg_rgba, fg_view, out_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        weight = near[..., 3].astype(np.float32) * (1 / 255)
-        yield cv2.blendLinear(near[..., :3], background, weight, 1 - weight)
+        near = cv2.warpAffine(near_premultiplied, fg_view, out_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        near_matte = cv2.warpAffine(matte, fg_view, out_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        yield cv2.add(near, cv2.multiply(background, cv2.bitwise_not(near_matte), scale=1 / 255))
         progress((index + 1) / count)
 
 
