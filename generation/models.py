@@ -38,6 +38,10 @@ class Job(models.Model):
     error_detail = models.TextField(blank=True, help_text="Technical detail for staff.")
     attempts = models.PositiveSmallIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True, help_text="The worker that ran it last.")
+    ticket = models.CharField(
+        max_length=64, blank=True, db_index=True,
+        help_text="The broker message a worker took this job with; if that worker dies, the redelivered message puts the job back in line.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)

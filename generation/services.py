@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
-from .engines import EngineError, EngineNotReady, InvalidSettings, RenderSettings, get_engine
+from .engines import EngineError, EngineNotReady, InvalidSettings, RenderSettings, all_engines, get_engine
 from .models import Job
 from .rendering import render_files
 
@@ -28,13 +28,15 @@ logger = logging.getLogger(__name__)
 State = Job.State
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     State.QUEUED: {State.RUNNING, State.FAILED, State.CANCELED},
-    State.RUNNING: {State.SUCCEEDED, State.FAILED, State.CANCELED},
+    # running → queued only when the worker running it died (see job_claim).
+    State.RUNNING: {State.SUCCEEDED, State.FAILED, State.CANCELED, State.QUEUED},
     State.SUCCEEDED: set(),
     State.FAILED: set(),
     State.CANCELED: set(),
 }
 # Free results are at most this tall; Premium goes up to the engine's own limit.
 FREE_MAX_HEIGHT = 720
+TIMED_OUT = "This video took too long to make and was stopped. Please try a shorter or smaller one."
 GENERIC_FAILURE = "Something went wrong while making your video. Our team has been told; please try again."
 # Progress is written at most this often, so a fast render loop does not hammer the database.
 PROGRESS_MIN_INTERVAL = 0.5
@@ -78,8 +80,13 @@ def job_enqueue(*, job_id: int) -> bool:
     try:
         # A connection of its own, made from the current configuration: a web process that
         # once failed to reach the broker tries afresh next time.
+        queue = get_engine(job.engine).queue
+        limit = queue_time_limit(queue)
         with run_job.app.connection_for_write() as connection:
-            run_job.apply_async(args=[job.pk], queue=get_engine(job.engine).queue, retry=False, connection=connection)
+            run_job.apply_async(
+                args=[job.pk], kwargs={"queue": queue}, queue=queue, retry=False, connection=connection,
+                soft_time_limit=limit, time_limit=limit + 60,
+            )
     except Exception:
         logger.exception("Could not send job %s to the broker; it stays queued for requeue_jobs", job.pk)
         return False
@@ -143,16 +150,61 @@ class _ProgressWriter:
             self.last_percent, self.last_write = percent, now
 
 
+def engine_time_limit(engine) -> int:
+    """Seconds a job of ``engine`` may run: GENERATION_TIME_LIMITS, or the engine's own limit."""
+    return settings.GENERATION_TIME_LIMITS.get(engine.name, engine.time_limit)
+
+
+def queue_time_limit(queue: str) -> int:
+    """Seconds a job on ``queue`` may run: the longest limit of the engines that run there."""
+    return max(engine_time_limit(engine) for engine in all_engines() if engine.queue == queue)
+
+
+def job_claim(*, queue: str, ticket: str) -> Job | None:
+    """Take the next job for a worker on ``queue``: Premium jobs first, then the oldest.
+
+    A message on the queue is a ticket for one run, not for one particular job, so Premium
+    jobs overtake free ones whatever order their messages arrived in. The ticket is written
+    on the job it buys; when the same ticket comes back (the broker redelivers the message of
+    a worker that died), the job that worker held goes back in line first, so nothing is lost.
+    """
+    engines = [engine.name for engine in all_engines() if engine.queue == queue]
+    with transaction.atomic():
+        for orphan in Job.objects.select_for_update().filter(state=State.RUNNING, ticket=ticket):
+            logger.warning("Job %s was running when its worker died; putting it back in line.", orphan.pk)
+            job_transition(job_id=orphan.pk, to=State.QUEUED)
+        job = (
+            Job.objects.select_for_update(skip_locked=True)
+            .filter(state=State.QUEUED, engine__in=engines)
+            .order_by("-premium", "created_at")
+            .first()
+        )
+        if job is None:
+            return None
+        return job_transition(job_id=job.pk, to=State.RUNNING, ticket=ticket)
+
+
+def job_run_next(*, queue: str, ticket: str) -> Job | None:
+    """What a worker does with a message: claim the next job on its queue and run it."""
+    job = job_claim(queue=queue, ticket=ticket)
+    return _job_run(job) if job else None
+
+
 def job_execute(*, job_id: int) -> Job:
-    """Run a queued job to its end. Safe to call twice: a job that is not queued is left alone."""
+    """Run one particular queued job to its end, in this process. Safe to call twice: a job
+    that is not queued is left alone."""
     try:
         job = job_transition(job_id=job_id, to=State.RUNNING)
     except InvalidTransition:
         logger.info("Job %s is not queued; nothing to do.", job_id)
         return Job.objects.get(pk=job_id)
-    except Job.DoesNotExist:
-        logger.warning("Job %s no longer exists.", job_id)
-        raise
+    return _job_run(job)
+
+
+def _job_run(job: Job) -> Job:
+    """Render a running job's outputs, store them and finish it: succeeded, or failed with a
+    reason for the customer and the detail for staff."""
+    from celery.exceptions import SoftTimeLimitExceeded
 
     try:
         engine = get_engine(job.engine)
@@ -170,6 +222,8 @@ def job_execute(*, job_id: int) -> Job:
                     outputs[name] = field.storage.save(field.generate_filename(job, path.name), File(handle))
     except EngineError as error:
         return job_fail(job_id=job.pk, reason=str(error))
+    except SoftTimeLimitExceeded:
+        return job_fail(job_id=job.pk, reason=TIMED_OUT, detail=f"Stopped after {engine_time_limit(engine)} s.")
     except Exception:
         logger.exception("Job %s failed", job.pk)
         return job_fail(job_id=job.pk, reason=GENERIC_FAILURE, detail=traceback.format_exc())
@@ -183,4 +237,3 @@ def job_execute(*, job_id: int) -> Job:
         duration=files.duration,
         **outputs,
     )
-

@@ -135,9 +135,9 @@ def test_a_job_with_knobs_the_engine_refuses_fails_with_the_engine_s_reason(queu
 @pytest.mark.parametrize(
     "path",
     [
-        ["running", "queued"],
+        ["succeeded"],
         ["running", "succeeded", "failed"],
-        ["failed", "running"],
+        ["running", "failed", "running"],
         ["canceled", "running"],
     ],
 )
@@ -146,8 +146,27 @@ def test_only_allowed_transitions_happen(queued_job, path):
     for state in allowed:
         services.job_transition(job_id=queued_job.pk, to=state, **({"video": "x.mp4"} if state == "succeeded" else {}))
     with pytest.raises(services.InvalidTransition):
-        services.job_transition(job_id=queued_job.pk, to=forbidden)
-    assert Job.objects.get(pk=queued_job.pk).state == allowed[-1]
+        services.job_transition(job_id=queued_job.pk, to=forbidden, **({"video": "x.mp4"} if forbidden == "succeeded" else {}))
+    assert Job.objects.get(pk=queued_job.pk).state == (allowed[-1] if allowed else "queued")
+
+
+def test_a_worker_takes_premium_jobs_before_older_free_ones(make_creation, user):
+    free = make_creation(user).job
+    premium = make_creation(user).job
+    Job.objects.filter(pk=premium.pk).update(premium=True)
+    first = services.job_run_next(queue="cpu", ticket="message-1")
+    second = services.job_run_next(queue="cpu", ticket="message-2")
+    assert (first.pk, second.pk) == (premium.pk, free.pk)
+    assert services.job_run_next(queue="cpu", ticket="message-3") is None  # nothing left
+    assert services.job_run_next(queue="gpu", ticket="message-4") is None  # and nothing for other queues
+
+
+def test_a_job_held_by_a_dead_worker_goes_back_in_line_when_its_message_returns(queued_job):
+    held = services.job_claim(queue="cpu", ticket="message-1")
+    assert held.pk == queued_job.pk and held.state == Job.State.RUNNING
+    # The worker dies; the broker delivers the same message again.
+    again = services.job_run_next(queue="cpu", ticket="message-1")
+    assert again.pk == queued_job.pk and again.state == Job.State.SUCCEEDED and again.attempts == 2
 
 
 def test_a_canceled_job_is_not_run(queued_job):

@@ -203,6 +203,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT",
 GENERATION_MODELS_DIR = Path(env("GENERATION_MODELS_DIR", default=str(VAR_DIR / "models")))
 # Let GPU engines run on the CPU (slowly): for tests with tiny models, never for production.
 GENERATION_ALLOW_CPU = env.bool("GENERATION_ALLOW_CPU", default=False)
+# Seconds a job may run, per engine, over the engines' own limits: "living-photo=120,svd-xt=900".
+GENERATION_TIME_LIMITS = env.dict("GENERATION_TIME_LIMITS", cast={"value": int}, default={})
 GENERATION_DEFAULT_ENGINE = env("GENERATION_DEFAULT_ENGINE", default="living-photo")
 # A job still queued this long after it was created is sent to the broker again by
 # ``manage.py requeue_jobs`` (the broker may have been down when it was created).

@@ -46,3 +46,54 @@ def test_a_worker_process_turns_an_upload_into_a_video(celery_worker_process, cl
 
     gif = Image.open(io.BytesIO(b"".join(client.get(response.url + "gif/").streaming_content)))
     assert gif.format == "GIF" and gif.size == (480, 270) and gif.n_frames == 48
+
+
+def _make_job(user, **params):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from generation.photos import photo_normalize
+    from generation.services import job_create
+    from tests.conftest import CAT_PHOTO
+
+    with CAT_PHOTO.open("rb") as handle:
+        photo = photo_normalize(handle)
+    source = default_storage.save("photos/worker-test.jpg", ContentFile(photo.jpeg))
+    return job_create(engine="living-photo", source=source, params=params, owner=user, premium=True)
+
+
+def _pool_children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as handle:
+        return [int(child) for child in handle.read().split()]
+
+
+def test_a_worker_process_killed_mid_job_leaves_it_requeued_then_finished_once(celery_worker_process, user):
+    import os
+    import signal
+
+    from django.core.files.storage import default_storage
+
+    job = _make_job(user, aspect="1:1", height=1080, seconds=10, fps=30)
+    wait_for(lambda: Job.objects.get(pk=job.pk).progress >= 10, timeout=120, interval=0.1, what="the job to be under way")
+    (child,) = _pool_children(celery_worker_process.pid)
+    os.kill(child, signal.SIGKILL)  # the process running the job dies, as on an OOM kill
+
+    wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, timeout=180, what="the job to be run again")
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, job.error_detail
+    assert job.attempts == 2  # the first attempt died; the second finished
+    _, files = default_storage.listdir(f"renders/{job.pk}")
+    assert sorted(files) == ["poster.jpg", "video.gif", "video.mp4"]  # written once
+    with job.video.open("rb") as handle:
+        info = media.probe_video(handle)
+    assert (info.width, info.height, info.frame_count) == (1080, 1080, 300)
+
+
+def test_a_job_over_its_time_limit_is_stopped_with_a_reason(celery_worker_process, user, settings):
+    from generation.services import TIMED_OUT
+
+    settings.GENERATION_TIME_LIMITS = {"living-photo": 1}
+    job = _make_job(user, aspect="16:9", height=720, seconds=10, fps=30)
+    wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, timeout=120, what="the job to stop")
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED and job.error == TIMED_OUT
