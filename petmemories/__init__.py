@@ -1,3 +1,2 @@
-from .celery import app as celery_app
-
-__all__ = ("celery_app",)
+# The Celery app lives in petmemories/celery.py; `celery -A petmemories` finds it there, and
+# generation/tasks.py imports it, so commands that send no task do not pay for loading Celery.

@@ -116,3 +116,16 @@ def test_load_demo_fills_an_empty_shop_once_and_keeps_staff_edits(capsys):
     call_command("load_demo")
     assert str(Frame.objects.get(slug="mini-snow").price_usd) == "59.00"
     assert "not loaded" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_queues_reports_waiting_jobs_per_queue(make_creation, user, capsys):
+    from generation.models import Job
+
+    make_creation(user)
+    Job.objects.update(premium=True)
+    make_creation(user)
+    call_command("queues", "--timeout", "0.2")
+    lines = capsys.readouterr().out.splitlines()
+    cpu = next(line for line in lines if line.startswith("cpu"))
+    assert cpu.split()[1:4] == ["2", "1", "0"] and "living-photo" in cpu

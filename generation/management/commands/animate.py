@@ -14,6 +14,9 @@ COMMON_KNOBS = ("seconds", "fps", "aspect", "height", "motion", "seed", "loop")
 
 
 class Command(BaseCommand):
+    # A command-line tool that needs no URLs or database: skipping the system checks keeps
+    # its start-up short.
+    requires_system_checks = []
     help = (
         "Animate one photo with an engine, without the web or a worker: writes an MP4, or a GIF "
         "when OUT ends in .gif. Engine-specific knobs go in --set NAME=VALUE (e.g. --set steps=25)."
