@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
+from .dispatch import dispatch, time_limit_errors
 from .engines import EngineError, EngineNotReady, InvalidSettings, RenderSettings, all_engines, get_engine
 from .models import Job
 from .rendering import render_files
@@ -72,21 +73,12 @@ def job_create(*, engine: str, source: str, params: dict, owner=None, premium: b
 def job_enqueue(*, job_id: int) -> bool:
     """Send a job's id to its engine's queue. Returns False, leaving the job queued, when the
     broker cannot be reached: ``manage.py requeue_jobs`` sends it again later."""
-    from .tasks import run_job
-
     job = Job.objects.get(pk=job_id)
     if job.state != State.QUEUED:
         return False
+    queue = get_engine(job.engine).queue
     try:
-        # A connection of its own, made from the current configuration: a web process that
-        # once failed to reach the broker tries afresh next time.
-        queue = get_engine(job.engine).queue
-        limit = queue_time_limit(queue)
-        with run_job.app.connection_for_write() as connection:
-            run_job.apply_async(
-                args=[job.pk], kwargs={"queue": queue}, queue=queue, retry=False, connection=connection,
-                soft_time_limit=limit, time_limit=limit + 60,
-            )
+        dispatch(job_id=job.pk, queue=queue, time_limit=queue_time_limit(queue))
     except Exception:
         logger.exception("Could not send job %s to the broker; it stays queued for requeue_jobs", job.pk)
         return False
@@ -204,8 +196,6 @@ def job_execute(*, job_id: int) -> Job:
 def _job_run(job: Job) -> Job:
     """Render a running job's outputs, store them and finish it: succeeded, or failed with a
     reason for the customer and the detail for staff."""
-    from celery.exceptions import SoftTimeLimitExceeded
-
     try:
         engine = get_engine(job.engine)
         render_settings = engine.settings(job.params)
@@ -222,7 +212,7 @@ def _job_run(job: Job) -> Job:
                     outputs[name] = field.storage.save(field.generate_filename(job, path.name), File(handle))
     except EngineError as error:
         return job_fail(job_id=job.pk, reason=str(error))
-    except SoftTimeLimitExceeded:
+    except time_limit_errors():
         return job_fail(job_id=job.pk, reason=TIMED_OUT, detail=f"Stopped after {engine_time_limit(engine)} s.")
     except Exception:
         logger.exception("Job %s failed", job.pk)

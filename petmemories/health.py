@@ -24,6 +24,11 @@ def _database():
 
 
 def _broker():
+    if settings.GENERATION_TASK_BACKEND == "dramatiq":
+        import redis
+
+        redis.Redis.from_url(settings.DRAMATIQ_BROKER_URL, socket_connect_timeout=3, socket_timeout=3).ping()
+        return
     options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
     with Connection(settings.CELERY_BROKER_URL, transport_options=options, connect_timeout=3) as conn:
         conn.ensure_connection(max_retries=1, timeout=3)

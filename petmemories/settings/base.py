@@ -198,6 +198,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=4.0)
 
 # --- Generation -----------------------------------------------------------------------
+# How job ids reach the workers: "celery" (the broker above) or "dramatiq" (Redis).
+GENERATION_TASK_BACKEND = env("GENERATION_TASK_BACKEND", default="celery")
+DRAMATIQ_BROKER_URL = env("DRAMATIQ_BROKER_URL", default="redis://127.0.0.1:6379/0")
 # GPU engines read their weights from <GENERATION_MODELS_DIR>/<engine name>/ (diffusers'
 # folder format), never from the internet while a job runs.
 GENERATION_MODELS_DIR = Path(env("GENERATION_MODELS_DIR", default=str(VAR_DIR / "models")))
