@@ -1,8 +1,11 @@
 """The engine registry: every engine the product offers, by name."""
 from .base import Engine, EngineError, EngineNotReady, InvalidSettings, Readiness, RenderSettings
+from .cogvideox_i2v import CogVideoXI2VEngine
 from .living_photo import LivingPhotoEngine
+from .svd_xt import SvdXtEngine
 
-_ENGINES: dict[str, Engine] = {engine.name: engine for engine in (LivingPhotoEngine(),)}
+# living-photo first: it is the default, and it runs anywhere.
+_ENGINES: dict[str, Engine] = {engine.name: engine for engine in (LivingPhotoEngine(), SvdXtEngine(), CogVideoXI2VEngine())}
 
 
 class UnknownEngine(EngineError):

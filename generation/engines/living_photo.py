@@ -28,8 +28,7 @@ from PIL import Image
 
 from .base import Engine, ProgressCallback, RenderSettings, crop_to_aspect
 
-ANALYSIS_SIDE = 224  # long side, in pixels, at which the pet is found
-SEGMENT_SIDE = 160  # long side at which it is segmented and the background filled in (GrabCut is costly)
+ANALYSIS_SIDE = 224  # long side, in pixels, at which the pet is found, segmented and filled in
 OVERSCAN = 1.15  # the working image is this much larger than the output: room to push in
 BREATH_SECONDS = 3.2  # a relaxed cat or dog breathes about 20 times a minute
 
@@ -173,7 +172,7 @@ def analyse(image: Image.Image, settings: RenderSettings) -> Scene:
     work = np.asarray(image.resize(work_size, Image.Resampling.BICUBIC, box=crop))
 
     # Segment and fill in at low resolution, in the crop's coordinates.
-    to_small = SEGMENT_SIDE / max(work_size)
+    to_small = ANALYSIS_SIDE / max(work_size)
     analysis_size = (max(16, round(work_size[0] * to_small)), max(16, round(work_size[1] * to_small)))
     work_small = cv2.resize(work, analysis_size, interpolation=cv2.INTER_AREA)
     sx, sy = analysis_size[0] / ((crop[2] - crop[0]) * scale), analysis_size[1] / ((crop[3] - crop[1]) * scale)

@@ -1,13 +1,54 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from generation.engines import all_engines
+from generation.engines import EngineError, all_engines, get_engine
+from generation.engines.torch_runtime import models_dir
 
 
 class Command(BaseCommand):
-    help = "List the generation engines, where each runs, and whether it is ready."
+    help = (
+        "List the generation engines, where each runs, and whether it is ready. "
+        "`engines download NAME` fetches an engine's weights from the model hub into GENERATION_MODELS_DIR."
+    )
 
-    def handle(self, *args, **options):
-        for engine in all_engines():
-            readiness = engine.readiness()
-            status = "ready" if readiness.ready else f"not ready: {readiness.reason}"
-            self.stdout.write(f"{engine.name:<16} {engine.queue:<4} {status}  — {engine.description}")
+    def add_arguments(self, parser):
+        parser.add_argument("action", nargs="?", choices=["download"])
+        parser.add_argument("name", nargs="?", help="The engine whose weights to download.")
+
+    def handle(self, *args, action=None, name=None, **options):
+        if action is None:
+            for engine in all_engines():
+                readiness = engine.readiness()
+                status = "ready" if readiness.ready else f"not ready: {readiness.reason}"
+                self.stdout.write(f"{engine.name:<16} {engine.queue:<4} {status}  — {engine.description}")
+            return
+        if not name:
+            raise CommandError("Name the engine whose weights to download, e.g. `engines download svd-xt`.")
+        self.download(name)
+
+    def download(self, name: str) -> None:
+        from huggingface_hub import constants, snapshot_download
+        from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError
+
+        try:
+            engine = get_engine(name)
+        except EngineError as error:
+            raise CommandError(str(error)) from None
+        if not engine.weights_repo:
+            raise CommandError(f"{engine.name} needs no weights.")
+        folder = models_dir(engine.name)
+        self.stdout.write(f"Downloading {engine.weights_repo} into {folder} …")
+        try:
+            snapshot_download(repo_id=engine.weights_repo, local_dir=folder)
+        except GatedRepoError:
+            raise CommandError(
+                f"{engine.weights_repo} is gated: accept its licence on the model hub, set HF_TOKEN and try again."
+            ) from None
+        except LocalEntryNotFoundError:
+            raise CommandError(
+                f"Could not reach the model hub at {constants.ENDPOINT} to download {engine.weights_repo}; "
+                "check the network (or HF_ENDPOINT) and try again."
+            ) from None
+        except (HfHubHTTPError, OSError) as error:
+            raise CommandError(f"Could not download {engine.weights_repo}: {' '.join(str(error).split())}") from None
+        readiness = engine.readiness()
+        self.stdout.write(f"{engine.name}: {'ready' if readiness.ready else f'downloaded, not ready: {readiness.reason}'}")
