@@ -6,4 +6,8 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "petmemories.settings.local")
 django.setup()
 
-from generation import dramatiq_actors  # noqa: E402, F401  (registers the actors)
+from generation import dramatiq_actors, worker_reports  # noqa: E402  (importing registers the actors)
+
+# Dramatiq does not tell a worker module its queues; a worker reports on every queue it has an
+# actor for, and the web only offers an engine whose report says ready.
+worker_reports.start_reporting({actor.queue_name for actor in (dramatiq_actors.run_cpu_job, dramatiq_actors.run_gpu_job)})

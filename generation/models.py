@@ -78,3 +78,23 @@ class Job(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class EngineReport(models.Model):
+    """What a worker process last said about whether it can run an engine.
+
+    The web process need not have a GPU, the weights or even torch to offer a GPU engine: it
+    offers one while some worker has recently said it can run it."""
+
+    worker = models.CharField(max_length=200)
+    engine = models.CharField(max_length=40)
+    ready = models.BooleanField()
+    reason = models.CharField(max_length=300, blank=True)
+    reported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["engine", "worker"]
+        constraints = [models.UniqueConstraint(fields=["worker", "engine"], name="engine_report_one_per_worker")]
+
+    def __str__(self):
+        return f"{self.engine} on {self.worker}: {'ready' if self.ready else self.reason}"

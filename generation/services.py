@@ -20,8 +20,8 @@ from django.utils import timezone
 from PIL import Image
 
 from .dispatch import dispatch, time_limit_errors
-from .engines import EngineError, EngineNotReady, InvalidSettings, RenderSettings, all_engines, get_engine
-from .models import Job
+from .engines import Engine, EngineError, EngineNotReady, InvalidSettings, Readiness, RenderSettings, all_engines, get_engine
+from .models import EngineReport, Job
 from .rendering import render_files
 
 logger = logging.getLogger(__name__)
@@ -47,11 +47,38 @@ class InvalidTransition(Exception):
     pass
 
 
+def engine_availability(engine: Engine) -> Readiness:
+    """Whether jobs for ``engine`` can be taken now: this process can run it, or a worker said
+    so within GENERATION_WORKER_REPORT_SECONDS. When not, the most useful reason: a worker's
+    own, or else this process's."""
+    local = engine.readiness()
+    if local.ready:
+        return local
+    since = timezone.now() - timezone.timedelta(seconds=settings.GENERATION_WORKER_REPORT_SECONDS)
+    fresh = EngineReport.objects.filter(engine=engine.name, reported_at__gte=since)
+    if fresh.filter(ready=True).exists():
+        return Readiness(True)
+    latest = fresh.order_by("-reported_at").first()
+    return Readiness(False, f"{latest.reason} (worker {latest.worker})") if latest else local
+
+
+def engines_report(*, worker: str, queues: set[str]) -> None:
+    """Record, for each engine on ``queues``, whether this worker process can run it."""
+    now = timezone.now()
+    for engine in all_engines():
+        if engine.queue in queues:
+            readiness = engine.readiness()
+            EngineReport.objects.update_or_create(
+                worker=worker, engine=engine.name,
+                defaults={"ready": readiness.ready, "reason": readiness.reason[:300], "reported_at": now},
+            )
+
+
 def job_settings(*, engine: str, params: dict, premium: bool = False) -> RenderSettings:
     """The validated settings a job would run with, or the reason it cannot be made:
     InvalidSettings (a knob out of range), UnknownEngine or EngineNotReady."""
     chosen = get_engine(engine)
-    readiness = chosen.readiness()
+    readiness = engine_availability(chosen)
     if not readiness.ready:
         raise EngineNotReady(f"{chosen.label} is not available right now: {readiness.reason}")
     render_settings = chosen.settings(params)

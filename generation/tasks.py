@@ -1,6 +1,8 @@
+from celery.signals import worker_process_init
+
 from petmemories.celery import app
 
-from . import services
+from . import services, worker_reports
 
 
 @app.task(name="generation.run_job", bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -8,3 +10,10 @@ def run_job(self, job_id: int, queue: str = "cpu") -> None:
     """One message, one run: the worker takes the next job on its queue (Premium first; see
     services.job_claim). ``job_id`` names the job whose creation sent the message."""
     services.job_run_next(queue=queue, ticket=self.request.id)
+
+
+@worker_process_init.connect
+def report_engines(**kwargs) -> None:
+    """Each pool process says which engines of its worker's queues it can run."""
+    queues = set(app.amqp.queues.consume_from or app.amqp.queues)
+    worker_reports.start_reporting(queues)

@@ -2,7 +2,7 @@ from django import forms
 
 from generation.engines import EngineError, InvalidSettings, RenderSettings, all_engines
 from generation.photos import ACCEPTED, MAX_BYTES, PhotoRejected, photo_normalize
-from generation.services import job_settings
+from generation.services import engine_availability, job_settings
 
 from .models import Creation
 
@@ -61,7 +61,7 @@ class CreationForm(forms.Form):
         engines = all_engines()
         unavailable = {}
         for engine in engines:
-            readiness = engine.readiness()
+            readiness = engine_availability(engine)
             if not readiness.ready:
                 unavailable[engine.name] = readiness.reason
         self.fields["engine"].choices = [(engine.name, engine.label) for engine in engines]

@@ -55,6 +55,7 @@ def test_animate_exits_non_zero_with_a_one_line_reason(tmp_path):
     assert result.stderr.strip().splitlines() == [f"CommandError: No such file: {tmp_path / 'missing.jpg'}"]
 
 
+@pytest.mark.django_db
 def test_engines_lists_each_engine_and_whether_it_is_ready(capsys):
     call_command("engines")
     line = capsys.readouterr().out.splitlines()[0]

@@ -181,3 +181,43 @@ def test_a_succeeded_job_must_have_a_video(queued_job):
     services.job_transition(job_id=queued_job.pk, to="running")
     with pytest.raises(IntegrityError):
         services.job_transition(job_id=queued_job.pk, to="succeeded")
+
+
+# --- Which engines the site offers ----------------------------------------------------------
+
+def test_a_gpu_engine_is_offered_while_a_worker_reports_it_ready(db, settings, tmp_path):
+    from django.utils import timezone
+
+    from generation.models import EngineReport
+
+    settings.GENERATION_MODELS_DIR = tmp_path  # no weights here, and no CUDA: this process cannot run it
+    svd = get_engine("svd-xt")
+    assert not svd.readiness().ready
+    assert not services.engine_availability(svd).ready
+
+    EngineReport.objects.create(worker="gpu0@box:42", engine="svd-xt", ready=True, reported_at=timezone.now())
+    assert services.engine_availability(svd).ready
+
+    EngineReport.objects.update(reported_at=timezone.now() - timezone.timedelta(seconds=settings.GENERATION_WORKER_REPORT_SECONDS + 1))
+    stale = services.engine_availability(svd)
+    assert not stale.ready and "no weights" in stale.reason  # a worker that stopped reporting is not trusted
+
+
+def test_a_worker_s_own_reason_is_shown_when_it_cannot_run_an_engine(db, settings, tmp_path):
+    from django.utils import timezone
+
+    from generation.models import EngineReport
+
+    settings.GENERATION_MODELS_DIR = tmp_path
+    EngineReport.objects.create(worker="gpu0@box:42", engine="svd-xt", ready=False, reason="no CUDA GPU on this worker", reported_at=timezone.now())
+    availability = services.engine_availability(get_engine("svd-xt"))
+    assert availability.reason == "no CUDA GPU on this worker (worker gpu0@box:42)"
+    with pytest.raises(services.EngineNotReady, match="no CUDA GPU on this worker"):
+        services.job_settings(engine="svd-xt", params={})
+
+
+def test_engines_report_records_this_process_for_its_queues(db):
+    from generation.models import EngineReport
+
+    services.engines_report(worker="cpu@box:7", queues={"cpu"})
+    assert list(EngineReport.objects.values_list("engine", "ready")) == [("living-photo", True)]

@@ -208,6 +208,9 @@ GENERATION_MODELS_DIR = Path(env("GENERATION_MODELS_DIR", default=str(VAR_DIR / 
 GENERATION_ALLOW_CPU = env.bool("GENERATION_ALLOW_CPU", default=False)
 # Seconds a job may run, per engine, over the engines' own limits: "living-photo=120,svd-xt=900".
 GENERATION_TIME_LIMITS = env.dict("GENERATION_TIME_LIMITS", cast={"value": int}, default={})
+# Workers say which engines they can run every GENERATION_WORKER_REPORT_SECONDS / 3; an engine
+# is offered while such a report is fresher than this.
+GENERATION_WORKER_REPORT_SECONDS = env.int("GENERATION_WORKER_REPORT_SECONDS", default=900)
 GENERATION_DEFAULT_ENGINE = env("GENERATION_DEFAULT_ENGINE", default="living-photo")
 # A job still queued this long after it was created is sent to the broker again by
 # ``manage.py requeue_jobs`` (the broker may have been down when it was created).

@@ -97,3 +97,12 @@ def test_a_job_over_its_time_limit_is_stopped_with_a_reason(celery_worker_proces
     wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, timeout=120, what="the job to stop")
     job.refresh_from_db()
     assert job.state == Job.State.FAILED and job.error == TIMED_OUT
+
+
+def test_a_started_worker_says_which_engines_it_can_run(celery_worker_process):
+    from generation.models import EngineReport
+
+    wait_for(lambda: EngineReport.objects.filter(engine="living-photo").exists(), timeout=30, what="the worker's report")
+    report = EngineReport.objects.get(engine="living-photo")
+    assert report.ready and str(celery_worker_process.pid) not in report.worker  # the pool process, not the parent
+    assert not EngineReport.objects.exclude(engine="living-photo").exists()  # it serves the cpu queue only

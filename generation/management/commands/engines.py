@@ -20,10 +20,28 @@ class Command(BaseCommand):
                 readiness = engine.readiness()
                 status = "ready" if readiness.ready else f"not ready: {readiness.reason}"
                 self.stdout.write(f"{engine.name:<16} {engine.queue:<4} {status}  — {engine.description}")
+            self.list_worker_reports()
             return
         if not name:
             raise CommandError("Name the engine whose weights to download, e.g. `engines download svd-xt`.")
         self.download(name)
+
+    def list_worker_reports(self) -> None:
+        """What the workers said, which is what the site offers (see services.engine_availability)."""
+        from django.db import DatabaseError
+        from django.utils.timesince import timesince
+
+        from generation.models import EngineReport
+
+        try:
+            reports = list(EngineReport.objects.all())
+        except DatabaseError:  # no database here (a bare worker machine): this machine's view is all there is
+            return
+        if reports:
+            self.stdout.write("\nAs the workers reported:")
+        for report in reports:
+            status = "ready" if report.ready else f"not ready: {report.reason}"
+            self.stdout.write(f"  {report.engine:<16} {report.worker:<32} {status} ({timesince(report.reported_at)} ago)")
 
     def download(self, name: str) -> None:
         from huggingface_hub import constants, snapshot_download
