@@ -409,6 +409,7 @@ def test_denoising_steps_are_reported_as_the_first_part_of_the_progress():
 
 # --- manage.py engines ----------------------------------------------------------------------
 
+@pytest.mark.django_db
 def test_engines_lists_the_gpu_engines_and_why_they_are_not_ready(settings, tmp_path, capsys):
     from django.core.management import call_command
 
