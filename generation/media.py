@@ -50,7 +50,9 @@ def encode_mp4(frames: Iterable[np.ndarray], path: Path, *, fps: int, crf: int =
         stream = container.add_stream("libx264", rate=Fraction(fps))
         stream.height, stream.width = first.shape[:2]
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf), "preset": preset}
+        # x264's veryfast, with its cheapest motion search: a third less encoding time for about
+        # a tenth more bytes at the same quality (crf), on our smooth, slow motion.
+        stream.options = {"crf": str(crf), "preset": preset, "x264-params": "me=dia:subme=1"}
         stream.codec_context.thread_count = 0  # x264 picks its threads (PyAV's default is one)
         pending: queue.Queue = queue.Queue(maxsize=8)
         failure: list[BaseException] = []
