@@ -1,25 +1,25 @@
 from django.contrib import admin, messages
 
 from . import services
-from .models import Job
+from .models import EngineReport, Job
 
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "engine", "state", "progress", "owner", "created_at", "started_at", "finished_at", "run_time", "attempts", "short_error"]
-    list_filter = ["state", "engine", "created_at"]
+    list_display = ["id", "engine", "state", "premium", "progress", "owner", "created_at", "started_at", "finished_at", "run_time", "attempts", "short_error"]
+    list_filter = ["state", "engine", "premium", "created_at"]
     search_fields = ["=id", "owner__email", "error", "worker"]
     date_hierarchy = "created_at"
     list_select_related = ["owner"]
     actions = ["cancel_jobs", "requeue_jobs"]
     readonly_fields = [
-        "owner", "engine", "params", "source", "state", "progress", "error", "error_detail", "attempts",
-        "worker", "created_at", "enqueued_at", "started_at", "finished_at", "run_time", "video", "gif",
+        "owner", "engine", "params", "premium", "source", "state", "progress", "error", "error_detail", "attempts",
+        "worker", "ticket", "created_at", "enqueued_at", "started_at", "finished_at", "run_time", "video", "gif",
         "poster", "width", "height", "frame_count", "duration"
     ]
     fieldsets = [
-        (None, {"fields": ["owner", "engine", "params", "source"]}),
-        ("State", {"fields": ["state", "progress", "attempts", "worker", "error", "error_detail"]}),
+        (None, {"fields": ["owner", "engine", "premium", "params", "source"]}),
+        ("State", {"fields": ["state", "progress", "attempts", "worker", "ticket", "error", "error_detail"]}),
         ("Timings", {"fields": ["created_at", "enqueued_at", "started_at", "finished_at", "run_time"]}),
         ("Result", {"fields": ["video", "gif", "poster", "width", "height", "frame_count", "duration"]}),
     ]
@@ -50,3 +50,18 @@ class JobAdmin(admin.ModelAdmin):
     def requeue_jobs(self, request, queryset):
         sent = sum(services.job_enqueue(job_id=pk) for pk in queryset.filter(state=Job.State.QUEUED).values_list("pk", flat=True))
         self.message_user(request, f"Sent {sent} job(s) to the workers.", messages.SUCCESS)
+
+
+@admin.register(EngineReport)
+class EngineReportAdmin(admin.ModelAdmin):
+    """What each worker process last said about the engines it can run (written by workers)."""
+
+    list_display = ["engine", "worker", "ready", "reason", "reported_at"]
+    list_filter = ["engine", "ready"]
+    search_fields = ["worker", "engine", "reason"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

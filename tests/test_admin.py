@@ -28,6 +28,9 @@ def test_every_changelist_renders_with_search_and_each_filter(admin_client, fini
     from django.core.management import call_command
 
     call_command("loaddata", "demo_frames", verbosity=0)
+    from generation.services import engines_report
+
+    engines_report(worker="cpu@box:1", queues={"cpu"})
     for model, model_admin in admin.site._registry.items():
         if model._meta.app_label not in OUR_APPS:
             continue
