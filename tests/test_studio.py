@@ -184,3 +184,14 @@ def test_knobs_out_of_range_are_refused_on_the_form_and_nothing_is_kept(owner_cl
     assert message in html.unescape(response.content.decode())
     assert field in response.context["form"].errors
     assert not Creation.objects.exists() and stored_files() == []
+
+
+def test_gpu_engines_are_shown_unavailable_with_the_reason_and_refused(owner_client, photo_bytes, settings, tmp_path):
+    settings.GENERATION_MODELS_DIR = tmp_path  # no weights, and no worker has said it can run them
+    page = html.unescape(owner_client.get(reverse("studio:creation-new")).content.decode())
+    assert 'value="svd-xt" disabled' in page
+    assert f"Stable Video Diffusion XT — unavailable: no weights in {tmp_path / 'svd-xt'}" in page
+    response = upload(owner_client, photo_bytes, engine="svd-xt")
+    assert response.status_code == 400
+    assert "engine" in response.context["form"].errors
+    assert not Creation.objects.exists()
