@@ -445,3 +445,104 @@ def test_engines_download_refuses_an_engine_without_weights():
 
     with pytest.raises(CommandError, match="living-photo needs no weights"):
         call_command("engines", "download", "living-photo")
+
+
+# --- Exact speed-ups ------------------------------------------------------------------------
+
+TINY_CALLS = {
+    "svd-xt": lambda pipeline, image, **common: pipeline(image, width=64, height=64, num_frames=4, **common),
+    "cogvideox-i2v": lambda pipeline, image, **common: pipeline(
+        image=image, prompt="a cat gently breathing", num_frames=9, max_sequence_length=16, **common
+    ),
+}
+TINY_BUILDS = {"svd-xt": tiny_svd_pipeline, "cogvideox-i2v": tiny_cogvideox_pipeline}
+# Frames are floats in [0, 1]: 1e-4 is a fortieth of one step of an 8-bit pixel.
+SAME_FRAMES = {"rtol": 0, "atol": 1e-4}
+
+
+def tiny_pipeline(name):
+    """A tiny pipeline built in memory and left as from_pretrained leaves one: in inference mode
+    (T5's dropout off, else no two runs agree) and quiet."""
+    pipeline = TINY_BUILDS[name]()
+    for component in pipeline.components.values():
+        if isinstance(component, torch.nn.Module):
+            component.eval()
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline
+
+
+def tiny_frames(name, pipeline) -> np.ndarray:
+    common = {"num_inference_steps": 2, "generator": torch_runtime.seeded_generator(0), "output_type": "np"}
+    return TINY_CALLS[name](pipeline, CAT.resize((64, 64)), **common).frames[0]
+
+
+def attention_processors(pipeline) -> set[str]:
+    from diffusers.models.attention_processor import Attention
+
+    return {type(layer.processor).__name__ for component in pipeline.components.values()
+            if isinstance(component, torch.nn.Module) for layer in component.modules() if isinstance(layer, Attention)}
+
+
+@pytest.fixture
+def compiled(monkeypatch):
+    """What torch.compile is asked to compile, with its options; nothing is compiled."""
+    calls = []
+
+    def record(function, **options):
+        calls.append((function, options))
+        return function
+
+    monkeypatch.setattr(torch, "compile", record)
+    return calls
+
+
+def optimize_as_on_a_gpu(pipeline, monkeypatch):
+    """optimize_pipeline taking its CUDA branch on this CPU: the pipeline says it is on CUDA
+    while it is optimised, and runs on the CPU afterwards."""
+    with monkeypatch.context() as patch:
+        patch.setattr(type(pipeline), "device", property(lambda self: torch.device("cuda")))
+        return torch_runtime.optimize_pipeline(pipeline)
+
+
+@pytest.mark.parametrize(
+    "name, fused", [("svd-xt", {"FusedAttnProcessor2_0"}), ("cogvideox-i2v", {"FusedCogVideoXAttnProcessor2_0"})]
+)
+def test_an_optimized_pipeline_makes_the_same_frames_with_fused_attention_projections(name, fused):
+    pipeline = tiny_pipeline(name)
+    stock = tiny_frames(name, pipeline)
+    torch_runtime.optimize_pipeline(pipeline)
+    assert attention_processors(pipeline) == fused  # every layer fused, all still PyTorch's SDPA
+    assert np.allclose(tiny_frames(name, pipeline), stock, **SAME_FRAMES)
+
+
+def test_on_the_cpu_the_denoiser_is_not_compiled(settings, compiled):
+    from diffusers import CogVideoXTransformer3DModel, UNetSpatioTemporalConditionModel
+
+    settings.GENERATION_TORCH_COMPILE = True
+    svd, cog = (torch_runtime.optimize_pipeline(tiny_pipeline(name)) for name in ("svd-xt", "cogvideox-i2v"))
+    assert type(svd.unet) is UNetSpatioTemporalConditionModel and type(cog.transformer) is CogVideoXTransformer3DModel
+    assert compiled == []
+
+
+def test_on_a_gpu_the_2d_convolutions_go_channels_last_and_make_the_same_frames(monkeypatch, compiled):
+    pipeline = tiny_pipeline("svd-xt")
+    stock = tiny_frames("svd-xt", pipeline)
+    optimize_as_on_a_gpu(pipeline, monkeypatch)
+    for model in (pipeline.unet, pipeline.vae):
+        weights_2d = [layer.weight for layer in model.modules() if isinstance(layer, torch.nn.Conv2d)]
+        weights_3d = [layer.weight for layer in model.modules() if isinstance(layer, torch.nn.Conv3d)]
+        assert weights_2d and weights_3d  # SVD convolves across frames too
+        assert all(weight.is_contiguous(memory_format=torch.channels_last) for weight in weights_2d)
+        assert all(weight.is_contiguous() for weight in weights_3d)
+    assert np.allclose(tiny_frames("svd-xt", pipeline), stock, **SAME_FRAMES)
+
+
+@pytest.mark.parametrize("name", ["svd-xt", "cogvideox-i2v"])
+@pytest.mark.parametrize("switched_on", [True, False])
+def test_on_a_gpu_the_denoiser_is_compiled_unless_generation_torch_compile_is_off(settings, monkeypatch, compiled, name, switched_on):
+    settings.GENERATION_TORCH_COMPILE = switched_on
+    pipeline = optimize_as_on_a_gpu(tiny_pipeline(name), monkeypatch)
+    denoiser = torch_runtime.denoiser(pipeline)
+    assert denoiser is (pipeline.unet if name == "svd-xt" else pipeline.transformer)
+    expected = [(denoiser._call_impl, {"fullgraph": False, "mode": "default"})] if switched_on else []
+    assert compiled == expected

@@ -8,6 +8,8 @@ level: the functions a worker calls while rendering import them when first calle
   only ever read from there (``manage.py engines download NAME`` fetches them once).
 - A loaded pipeline stays in memory between the jobs of a worker process: loading a video
   model's gigabytes of weights takes a good part of what a job takes.
+- Once loaded, it is made faster only in ways that leave its maths as it is, up to floating-point
+  rounding (``optimize_pipeline``): a seed gives the frames it would give without them.
 - When the GPU runs out of memory, the render is retried once with lighter settings.
 - A video model generates at its own size; the photo is fitted into that canvas and the
   frames are cropped back and resized to the product's size, the first frame being the photo.
@@ -152,7 +154,7 @@ def load_pipeline(engine_name: str, loader: Any, *, preferred_dtype: str = "floa
         pipeline = loader.from_pretrained(folder, dtype=dtype, local_files_only=True)
         pipeline.to(device)
         pipeline.set_progress_bar_config(disable=True)
-        _PIPELINES[key] = pipeline
+        _PIPELINES[key] = optimize_pipeline(pipeline)
     return _PIPELINES[key]
 
 
@@ -161,6 +163,105 @@ def seeded_generator(seed: int) -> Any:
     import torch
 
     return torch.Generator(device="cpu").manual_seed(seed)
+
+
+# --- Exact speed-ups ------------------------------------------------------------------------
+
+def optimize_pipeline(pipeline: Any) -> Any:
+    """``pipeline`` made faster in place, computing the same thing up to floating-point rounding.
+
+    - Attention stays PyTorch's scaled_dot_product_attention (diffusers' default), which on a GPU
+      runs a flash or memory-efficient kernel of the same maths.
+    - Each attention layer's query, key and value projections become one matrix product.
+    - On CUDA, the 2D convolutions of a UNet pipeline take channels_last weights, the layout that
+      the GPU's tensor cores work in, and the denoiser is compiled with torch.compile
+      (GENERATION_TORCH_COMPILE). Compiling happens during the first run at each new size.
+
+    Nothing approximate: no TF32, no caching of steps, no fewer steps. Call it once per pipeline."""
+    for model in _diffusers_models(pipeline):
+        _fuse_qkv_projections(model)
+    if pipeline.device.type != "cuda":
+        return pipeline
+    for model in _conv2d_models(pipeline):
+        _to_channels_last(model)
+    if django_settings.GENERATION_TORCH_COMPILE:
+        # Mode "default", not "max-autotune-no-cudagraphs": max-autotune times Triton variants of
+        # every matrix product and convolution while compiling, which for models this size can
+        # take many minutes of a worker's first job at each size (a job may take 15 to 20), and
+        # its picks may differ from one worker process to the next, and a seed's frames with
+        # them in their last bits. These products are large, and cuBLAS already runs them near
+        # the GPU's peak; compiling gains by fusing the element-wise and normalisation work
+        # around them, which "default" does. No CUDA graphs: they keep memory per input size.
+        # ``fullgraph=False``: the few Python-side branches of diffusers' forward run eagerly.
+        import torch._dynamo
+
+        # A worker that cannot compile (no C compiler for Triton, an unsupported GPU) runs the
+        # model uncompiled, with a warning in its log, rather than failing every job.
+        torch._dynamo.config.suppress_errors = True
+        denoiser(pipeline).compile(fullgraph=False, mode="default")
+    return pipeline
+
+
+def denoiser(pipeline: Any) -> Any:
+    """The model the pipeline runs at every step: a UNet (SVD) or a transformer (CogVideoX)."""
+    unet = getattr(pipeline, "unet", None)
+    return unet if unet is not None else pipeline.transformer
+
+
+def _diffusers_models(pipeline: Any) -> list[Any]:
+    from diffusers import ModelMixin
+
+    return [component for component in pipeline.components.values() if isinstance(component, ModelMixin)]
+
+
+def _conv2d_models(pipeline: Any) -> list[Any]:
+    """The models whose convolutions are mostly 2D: a UNet and its VAE (SVD's have a few 3D
+    convolutions across frames too). CogVideoX's VAE convolves in 3D throughout."""
+    return [pipeline.unet, pipeline.vae] if getattr(pipeline, "unet", None) is not None else []
+
+
+def _fuse_qkv_projections(model: Any) -> None:
+    """Give each attention layer one projection for query, key and value (key and value for
+    cross-attention), and the processor of diffusers that computes attention the same way with it.
+
+    diffusers' own ``fuse_qkv_projections()`` does this for CogVideoX's transformer, but on SVD's
+    UNet it silently does nothing (its attention layers are of the older class it skips) and it
+    refuses SVD's VAE; hence this, for every layer whose processor has a fused twin."""
+    from diffusers.models.attention_processor import (
+        Attention,
+        AttnProcessor2_0,
+        CogVideoXAttnProcessor2_0,
+        FusedAttnProcessor2_0,
+        FusedCogVideoXAttnProcessor2_0,
+    )
+
+    fused = {AttnProcessor2_0: FusedAttnProcessor2_0, CogVideoXAttnProcessor2_0: FusedCogVideoXAttnProcessor2_0}
+    unfused = 0
+    for layer in model.modules():
+        if not isinstance(layer, Attention):
+            continue
+        if type(layer.processor) not in fused:
+            unfused += 1
+            continue
+        layer.set_processor(fused[type(layer.processor)]())
+        layer.fuse_projections()
+        # The separate projections are no longer used; kept, they would hold a second copy of
+        # those weights on the GPU (1.2 billion parameters in CogVideoX-5b).
+        if not layer.is_cross_attention:
+            layer.to_q = None
+        layer.to_k = layer.to_v = None
+    if unfused:
+        logger.warning("%d attention layers of %s keep their processor unfused", unfused, type(model).__name__)
+
+
+def _to_channels_last(model: Any) -> None:
+    """The model's 2D convolution weights in channels_last layout, which the convolutions pass on
+    to their outputs. Only the 2D ones: ``model.to(memory_format=...)`` fails on 3D weights."""
+    import torch
+
+    for layer in model.modules():
+        if isinstance(layer, torch.nn.Conv2d):
+            layer.to(memory_format=torch.channels_last)
 
 
 # --- Running out of GPU memory --------------------------------------------------------------

@@ -206,6 +206,12 @@ DRAMATIQ_BROKER_URL = env("DRAMATIQ_BROKER_URL", default="redis://127.0.0.1:6379
 GENERATION_MODELS_DIR = Path(env("GENERATION_MODELS_DIR", default=str(VAR_DIR / "models")))
 # Let GPU engines run on the CPU (slowly): for tests with tiny models, never for production.
 GENERATION_ALLOW_CPU = env.bool("GENERATION_ALLOW_CPU", default=False)
+# Compile a GPU engine's denoiser with torch.compile (on CUDA only): videos render faster, but a
+# worker's first video at each size waits while it compiles (bench/diffusion.py measures both),
+# and the GPU worker needs a C compiler (Triton builds its kernel launchers with it). The frames
+# are the same either way, up to floating-point rounding. A worker that cannot compile runs
+# uncompiled, with a warning in its log.
+GENERATION_TORCH_COMPILE = env.bool("GENERATION_TORCH_COMPILE", default=True)
 # Seconds a job may run, per engine, over the engines' own limits: "living-photo=120,svd-xt=900".
 GENERATION_TIME_LIMITS = env.dict("GENERATION_TIME_LIMITS", cast={"value": int}, default={})
 # Workers say which engines they can run every GENERATION_WORKER_REPORT_SECONDS / 3; an engine

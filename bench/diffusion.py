@@ -1,0 +1,425 @@
+"""SVD-XT and CogVideoX-5b-I2V as diffusers builds them ("stock") against the same pipelines after
+the product's exact speed-ups ("ours": ``optimize_pipeline``, which ``load_pipeline`` applies).
+
+Each model is built at full size from its architecture's config, with random weights, in the
+dtype the product runs it in (float16 SVD-XT, bfloat16 CogVideoX): the same layers, shapes and
+arithmetic as with the real weights, and nothing to download. For each model, in one process: a
+warm-up video, then N timed videos stock; then ``optimize_pipeline``, a warm-up video (where
+torch.compile compiles; shown apart as "first run") and N timed videos ours. Both make the same
+seed's video and the outputs are compared, to show that nothing changed beyond rounding.
+
+    .venv/bin/python bench/diffusion.py [--model svd|cog|all] [--runs 3] [--json]
+    .venv/bin/python bench/diffusion.py --steps 2 --runs 1                # a quick look on a GPU
+    GENERATION_TORCH_COMPILE=0 .venv/bin/python bench/diffusion.py       # ours without torch.compile
+    .venv/bin/python bench/diffusion.py --device cpu --tiny --runs 1      # the script itself, tiny models
+
+Videos: SVD-XT 25 frames at 1024×576, 25 steps, the VAE decoding 8 frames at a time;
+CogVideoX-5b-I2V 49 frames at 720×480, 50 steps, guidance 6. Seconds are for a whole video
+(photo in, frames out), the median of the runs; "peak GiB" is torch.cuda.max_memory_allocated.
+
+Targets on one H100: SVD-XT ≤ 12 s and CogVideoX-5b-I2V ≤ 45 s per video, ours ≥ 2× stock,
+with exact optimisations only, its frames equal to stock's up to rounding in the model's dtype.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PHOTO = ROOT / "tests" / "cat.jpg"
+SEED = 0
+
+
+# --- The models, at full size and tiny --------------------------------------------------------
+
+SVD_CONFIGS = {
+    "full": {
+        "unet": {},  # the class's defaults are SVD-XT's UNet: 1.52 billion parameters
+        # SVD's VAE (the class's defaults are a one-block toy).
+        "vae": {
+            "block_out_channels": (128, 256, 512, 512), "down_block_types": ("DownEncoderBlock2D",) * 4,
+            "layers_per_block": 2, "latent_channels": 4, "sample_size": 768,
+        },
+        # OpenCLIP ViT-H/14's vision tower, SVD's image encoder.
+        "image_encoder": {
+            "hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 32, "num_attention_heads": 16,
+            "patch_size": 14, "image_size": 224, "projection_dim": 1024,
+        },
+    },
+    "tiny": {
+        "unet": {
+            "block_out_channels": (32, 64), "layers_per_block": 1, "in_channels": 8, "out_channels": 4,
+            "down_block_types": ("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
+            "up_block_types": ("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
+            "cross_attention_dim": 32, "num_attention_heads": 4, "addition_time_embed_dim": 16,
+            "projection_class_embeddings_input_dim": 48,
+        },
+        "vae": {"block_out_channels": (32, 64), "down_block_types": ("DownEncoderBlock2D",) * 2, "latent_channels": 4},
+        "image_encoder": {
+            "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4,
+            "patch_size": 32, "image_size": 224, "projection_dim": 32,
+        },
+    },
+}
+
+COG_CONFIGS = {
+    "full": {
+        # CogVideoX-5b-I2V's transformer/config.json: 5.57 billion parameters.
+        "transformer": {
+            "num_attention_heads": 48, "attention_head_dim": 64, "num_layers": 42, "in_channels": 32, "out_channels": 16,
+            "text_embed_dim": 4096, "time_embed_dim": 512, "sample_width": 90, "sample_height": 60, "sample_frames": 49,
+            "patch_size": 2, "max_text_seq_length": 226,
+            "use_rotary_positional_embeddings": True, "use_learned_positional_embeddings": True,
+        },
+        "vae": {"scaling_factor": 0.7},  # otherwise the class's defaults are CogVideoX's VAE
+        # T5 v1.1 XXL's encoder, CogVideoX's text encoder: 4.76 billion parameters.
+        "text_encoder": {
+            "vocab_size": 32128, "d_model": 4096, "d_ff": 10240, "num_layers": 24, "num_heads": 64, "d_kv": 64,
+            "feed_forward_proj": "gated-gelu",
+        },
+    },
+    "tiny": {
+        "transformer": {
+            "num_attention_heads": 2, "attention_head_dim": 16, "num_layers": 1, "in_channels": 8, "out_channels": 4,
+            "text_embed_dim": 32, "time_embed_dim": 4, "sample_width": 8, "sample_height": 8, "sample_frames": 9,
+            "patch_size": 2, "max_text_seq_length": 16,
+            "use_rotary_positional_embeddings": True, "use_learned_positional_embeddings": True,
+        },
+        "vae": {
+            "down_block_types": ("CogVideoXDownBlock3D",) * 4, "up_block_types": ("CogVideoXUpBlock3D",) * 4,
+            "block_out_channels": (8, 8, 8, 8), "latent_channels": 4, "layers_per_block": 1, "norm_num_groups": 2,
+        },
+        "text_encoder": {
+            "vocab_size": 64, "d_model": 32, "d_ff": 48, "num_layers": 2, "num_heads": 4, "d_kv": 8,
+            "relative_attention_num_buckets": 8,
+        },
+    },
+}
+
+
+def svd_components(size: str) -> dict[str, Callable[[], Any]]:
+    from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, UNetSpatioTemporalConditionModel
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    config = SVD_CONFIGS[size]
+    return {
+        "unet": lambda: UNetSpatioTemporalConditionModel(**config["unet"]),
+        "vae": lambda: AutoencoderKLTemporalDecoder(**config["vae"]),
+        "image_encoder": lambda: CLIPVisionModelWithProjection(CLIPVisionConfig(**config["image_encoder"])),
+        # SVD-XT's scheduler_config.json.
+        "scheduler": lambda: EulerDiscreteScheduler(
+            prediction_type="v_prediction", interpolation_type="linear", timestep_type="continuous",
+            use_karras_sigmas=True, sigma_min=0.002, sigma_max=700.0, steps_offset=1, timestep_spacing="leading",
+            beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
+        ),
+        "feature_extractor": lambda: CLIPImageProcessor(size=224, crop_size=224),
+    }
+
+
+def cog_components(size: str) -> dict[str, Callable[[], Any]]:
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXDPMScheduler, CogVideoXTransformer3DModel
+    from transformers import T5Config, T5EncoderModel
+
+    config = COG_CONFIGS[size]
+    return {
+        "tokenizer": lambda: word_tokenizer(config["text_encoder"]["vocab_size"]),
+        "text_encoder": lambda: T5EncoderModel(T5Config(**config["text_encoder"])),
+        "transformer": lambda: CogVideoXTransformer3DModel(**config["transformer"]),
+        "vae": lambda: AutoencoderKLCogVideoX(**config["vae"]),
+        # CogVideoX-5b-I2V's scheduler: v-prediction, zero terminal SNR, trailing steps.
+        "scheduler": lambda: CogVideoXDPMScheduler(
+            clip_sample=False, prediction_type="v_prediction", timestep_spacing="trailing",
+            rescale_betas_zero_snr=True, snr_shift_scale=1.0,
+        ),
+    }
+
+
+def word_tokenizer(vocab_size: int) -> Any:
+    """A tokenizer built here, with no files: one token per word of the product's prompt. T5's
+    real one gives other ids, but the text encoder sees as many tokens either way (the prompt is
+    padded to the transformer's text length), so the same work."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from generation.engines.cogvideox_i2v import DEFAULT_PROMPT
+
+    words = sorted(set(DEFAULT_PROMPT.lower().replace(",", " ").replace(".", " ").split()))
+    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2} | {word: index for index, word in enumerate(words, start=3)}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+
+
+@dataclass(frozen=True)
+class Video:
+    frames: int
+    width: int
+    height: int
+    steps: int
+
+
+@dataclass(frozen=True)
+class Model:
+    key: str
+    title: str
+    dtype: str  # on CUDA, as the engine loads it
+    pipeline_class: str
+    components: Callable[[str], dict[str, Callable[[], Any]]]
+    full: Video
+    tiny: Video
+    target_s: float
+    # Renders one video: (pipeline, photo, video, generator, step callback) -> frames.
+    render: Callable[..., Any]
+
+
+def render_svd(pipeline, photo, video: Video, generator, on_step_end):
+    from generation.engines.svd_xt import SvdSettings
+
+    knobs = SvdSettings()  # the engine's defaults: fps, motion, noise, decode chunk
+    return pipeline(
+        photo, width=video.width, height=video.height, num_frames=video.frames, num_inference_steps=video.steps,
+        fps=knobs.fps, motion_bucket_id=knobs.motion, noise_aug_strength=knobs.noise_aug_strength,
+        decode_chunk_size=knobs.decode_chunk_size, generator=generator, output_type="np", callback_on_step_end=on_step_end,
+    ).frames[0]
+
+
+def render_cog(pipeline, photo, video: Video, generator, on_step_end):
+    from generation.engines.cogvideox_i2v import CogSettings
+
+    knobs = CogSettings()
+    return pipeline(
+        image=photo, prompt=knobs.prompt, width=video.width, height=video.height, num_frames=video.frames,
+        num_inference_steps=video.steps, guidance_scale=knobs.guidance, use_dynamic_cfg=True, generator=generator,
+        output_type="np", callback_on_step_end=on_step_end,
+        max_sequence_length=pipeline.transformer.config.max_text_seq_length,
+    ).frames[0]
+
+
+MODELS = {
+    "svd": Model(
+        "svd", "SVD-XT", "float16", "StableVideoDiffusionPipeline", svd_components,
+        full=Video(25, 1024, 576, 25), tiny=Video(4, 64, 64, 2), target_s=12, render=render_svd,
+    ),
+    "cog": Model(
+        "cog", "CogVideoX-5b-I2V", "bfloat16", "CogVideoXImageToVideoPipeline", cog_components,
+        full=Video(49, 720, 480, 50), tiny=Video(9, 64, 64, 2), target_s=45, render=render_cog,
+    ),
+}
+TARGET_SPEEDUP = 2.0
+
+
+# --- Building and timing ----------------------------------------------------------------------
+
+def build(model: Model, size: str, device: str, dtype: Any) -> Any:
+    """The pipeline as diffusers builds it from its components, on ``device`` in ``dtype``, in
+    inference mode as from_pretrained leaves it. Each model is made on the device (its default
+    initialisation is random weights, quick there) and cast before the next is made."""
+    import diffusers
+    import torch
+
+    components = {}
+    for name, make in model.components(size).items():
+        torch.manual_seed(SEED)
+        with torch.device(device):
+            component = make()
+        if isinstance(component, torch.nn.Module):
+            # All of each model in ``dtype``, as from_pretrained loads these (T5 keeps a few layers
+            # in float32 only when loaded in float16, and CogVideoX runs in bfloat16).
+            component = component.to(dtype=dtype).eval()
+        components[name] = component
+    pipeline = getattr(diffusers, model.pipeline_class)(**components)
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_bytes: int | None
+    frames: Any
+    first_step: Any  # the latents after the first step, on the CPU in float32
+
+
+def run_once(model: Model, pipeline: Any, photo: Any, video: Video, device: str) -> Run:
+    import torch
+
+    from generation.engines.torch_runtime import seeded_generator
+
+    first_step = []
+
+    def on_step_end(pipeline, step, timestep, callback_kwargs):
+        if step == 0:
+            first_step.append(callback_kwargs["latents"].float().cpu())
+        return callback_kwargs
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    frames = model.render(pipeline, photo, video, seeded_generator(SEED), on_step_end)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    peak = torch.cuda.max_memory_allocated() if device == "cuda" else None
+    return Run(seconds, peak, frames, first_step[0])
+
+
+def timings(model: Model, pipeline: Any, photo: Any, video: Video, device: str, runs: int) -> tuple[Run, list[Run]]:
+    """The warm-up run, then ``runs`` timed ones."""
+    first = run_once(model, pipeline, photo, video, device)
+    return first, [run_once(model, pipeline, photo, video, device) for _ in range(runs)]
+
+
+def summary(first: Run, timed: list[Run]) -> dict:
+    peaks = [run.peak_bytes for run in timed if run.peak_bytes is not None]
+    return {
+        "median_s": round(statistics.median(run.seconds for run in timed), 3),
+        "runs_s": [round(run.seconds, 3) for run in timed],
+        "first_run_s": round(first.seconds, 3),
+        "peak_gib": round(max(peaks) / 2**30, 2) if peaks else None,
+    }
+
+
+def bench(model: Model, args: argparse.Namespace) -> dict:
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from generation.engines.torch_runtime import denoiser, optimize_pipeline
+
+    base = model.tiny if args.tiny else model.full
+    video = Video(args.frames or base.frames, base.width, base.height, args.steps or base.steps)
+    dtype = getattr(torch, model.dtype) if args.device == "cuda" else torch.float32  # as device_and_dtype()
+    photo = Image.open(PHOTO).convert("RGB").resize((video.width, video.height), Image.Resampling.LANCZOS)
+
+    pipeline = build(model, "tiny" if args.tiny else "full", args.device, dtype)
+    parameters = sum(parameter.numel() for parameter in denoiser(pipeline).parameters())
+    if args.device == "cuda":
+        torch.cuda.empty_cache()  # what building left cached, so that the runs start alike
+    stock_first, stock_runs = timings(model, pipeline, photo, video, args.device, args.runs)
+    optimize_pipeline(pipeline)
+    ours_first, ours_runs = timings(model, pipeline, photo, video, args.device, args.runs)
+
+    stock, ours = summary(stock_first, stock_runs), summary(ours_first, ours_runs)
+    difference = np.abs(ours_first.frames.astype(np.float64) - stock_first.frames.astype(np.float64))
+    latents = stock_first.first_step.abs().max().item()
+    figures = {
+        "title": model.title,
+        "video": vars(video),
+        "dtype": str(dtype).removeprefix("torch."),
+        "denoiser_parameters": parameters,
+        "stock": stock,
+        "ours": ours,
+        "speedup": round(stock["median_s"] / ours["median_s"], 3),
+        # Frames are floats in [0, 1].
+        "max_abs_diff": float(difference.max()),
+        "mean_abs_diff": float(difference.mean()),
+        "stock_rerun_max_abs_diff": float(np.abs(stock_runs[-1].frames - stock_first.frames).max()),
+        # One step of the denoiser, before rounding differences can grow over the next steps.
+        "first_step_relative_diff": (ours_first.first_step - stock_first.first_step).abs().max().item() / max(latents, 1e-12),
+        "dtype_eps": torch.finfo(dtype).eps,
+        "target_s": None if args.tiny else model.target_s,
+    }
+    del pipeline
+    if args.device == "cuda":
+        torch._dynamo.reset()
+        torch.cuda.empty_cache()
+    return figures
+
+
+# --- Report -----------------------------------------------------------------------------------
+
+def machine(device: str) -> str:
+    import diffusers
+    import torch
+
+    where = torch.cuda.get_device_name() if device == "cuda" else f"CPU ({os.cpu_count()} cores, {platform.machine()})"
+    return f"{where} · torch {torch.__version__} · diffusers {diffusers.__version__} · Python {platform.python_version()}"
+
+
+def print_table(figures: dict, runs: int, tiny: bool) -> None:
+    video = figures["video"]
+    print()
+    print(
+        f"{figures['title']}{' (tiny)' if tiny else ''}, random weights, {figures['dtype']}, denoiser of "
+        f"{figures['denoiser_parameters']:,} parameters — {video['frames']} frames at "
+        f"{video['width']}×{video['height']}, {video['steps']} steps — median of {runs}"
+    )
+    print(f"{'':28} {'seconds':>9} {'speed-up':>9} {'peak GiB':>9} {'first run s':>12}  target")
+    target = "" if tiny else f"≤ {figures['target_s']:g} s, ≥ {TARGET_SPEEDUP:g}×"
+    for name, row, speedup, goal in (
+        ("stock diffusers", figures["stock"], 1.0, ""),
+        ("ours (optimize_pipeline)", figures["ours"], figures["speedup"], target),
+    ):
+        peak = f"{row['peak_gib']:9.2f}" if row["peak_gib"] is not None else f"{'—':>9}"
+        print(f"{name:28} {row['median_s']:9.3f} {speedup:9.2f} {peak} {row['first_run_s']:12.3f}  {goal}")
+    print(
+        f"ours vs stock, same seed: frames max |Δ| {figures['max_abs_diff']:.2e} (mean {figures['mean_abs_diff']:.2e}; "
+        f"stock vs itself {figures['stock_rerun_max_abs_diff']:.2e}); latents after one step max |Δ| / max |x| "
+        f"{figures['first_step_relative_diff']:.2e} ({figures['dtype']} epsilon {figures['dtype_eps']:.2e})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=("svd", "cog", "all"), default="all")
+    parser.add_argument("--runs", type=int, default=3, help="timed videos per variant, after one warm-up")
+    parser.add_argument("--steps", type=int, help="denoising steps instead of the model's (for a quick run)")
+    parser.add_argument("--frames", type=int, help="frames instead of the model's (CogVideoX: 8k + 1)")
+    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    parser.add_argument("--tiny", action="store_true", help="tiny random models instead of the full-size ones")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    args = parser.parse_args()
+    if args.device == "cpu" and not args.tiny:
+        raise SystemExit("bench/diffusion.py: the full-size models would take hours on the CPU; add --tiny for a smoke run.")
+    if args.runs < 1:
+        raise SystemExit("bench/diffusion.py: --runs must be at least 1.")
+    keys = ("svd", "cog") if args.model == "all" else (args.model,)
+    if "cog" in keys and args.frames and (args.frames - 1) % 8:
+        raise SystemExit(f"bench/diffusion.py: CogVideoX makes 8k + 1 frames (9, 17, 25, 33, 41, 49), not {args.frames}.")
+
+    import torch
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("bench/diffusion.py: --device cuda was asked, but torch sees no CUDA GPU on this machine "
+                         "(use --device cpu --tiny for a smoke run).")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "petmemories.settings.local")
+    import django
+
+    django.setup()
+    import diffusers
+    from django.conf import settings
+
+    # Quiet: diffusers warns that casting a model with .to() skips keeping some of its layers in
+    # float32 (none, for these models), and that the tiny models truncate the prompt.
+    diffusers.utils.logging.set_verbosity_error()
+
+    figures = {
+        "machine": machine(args.device),
+        "device": args.device,
+        "tiny": args.tiny,
+        "runs": args.runs,
+        "torch_compile": args.device == "cuda" and settings.GENERATION_TORCH_COMPILE,
+        "models": {},
+    }
+    print(f"{figures['machine']} · torch.compile in ours: {'yes' if figures['torch_compile'] else 'no'}")
+    for key in keys:
+        figures["models"][key] = bench(MODELS[key], args)
+        print_table(figures["models"][key], args.runs, args.tiny)
+    if args.json:
+        print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
