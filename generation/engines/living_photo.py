@@ -144,7 +144,7 @@ def _segment(rgb: np.ndarray, box: tuple[int, int, int, int], seed: int) -> np.n
         mask[y0:y1, x0:x1] = cv2.GC_PR_FGD
         cv2.ellipse(mask, centre, (max(1, axes[0] * 2 // 5), max(1, axes[1] * 2 // 5)), 0, 0, 360, cv2.GC_FGD, -1)
         cv2.setRNGSeed(seed)  # GrabCut's colour models start from k-means on OpenCV's RNG
-        cv2.grabCut(rgb, mask, None, np.zeros((1, 65)), np.zeros((1, 65)), 2, cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(rgb, mask, None, np.zeros((1, 65)), np.zeros((1, 65)), 1, cv2.GC_INIT_WITH_MASK)
         hard = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
         # Keep the blob that holds the middle: stray pieces of background would move with the pet.
         _, labels = cv2.connectedComponents(hard.astype(np.uint8))
