@@ -15,14 +15,14 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from .base import ASPECT_RATIOS, Engine, EngineError, InvalidSettings, ProgressCallback, Readiness
+from .base import ASPECT_RATIOS, EngineError, InvalidSettings, ProgressCallback
 from .torch_runtime import (
+    DiffusionEngine,
     DiffusionSettings,
     denoising_progress,
     finish_frames,
     frame_photo,
     load_pipeline,
-    readiness_for,
     run_with_oom_fallback,
     seeded_generator,
 )
@@ -86,17 +86,13 @@ def generation_size(pipeline: Any, settings: CogSettings) -> tuple[int, int]:
     return LANDSCAPE_SIZE[::-1] if down > across else LANDSCAPE_SIZE
 
 
-class CogVideoXI2VEngine(Engine):
+class CogVideoXI2VEngine(DiffusionEngine):
     name = "cogvideox-i2v"
     label = "CogVideoX image-to-video"
     description = "CogVideoX animates the photo as a prompt describes: about 6 seconds. Needs a large GPU."
-    queue = "gpu"
     settings_class = CogSettings
     time_limit = 1200
     weights_repo = "THUDM/CogVideoX-5b-I2V"
-
-    def readiness(self) -> Readiness:
-        return readiness_for(self.name)
 
     def render(self, image: Image.Image, settings: CogSettings, progress: ProgressCallback) -> Iterator[np.ndarray]:
         from diffusers import CogVideoXImageToVideoPipeline

@@ -15,14 +15,14 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image
 
-from .base import ASPECT_RATIOS, Engine, ProgressCallback, Readiness
+from .base import ASPECT_RATIOS, ProgressCallback
 from .torch_runtime import (
+    DiffusionEngine,
     DiffusionSettings,
     denoising_progress,
     finish_frames,
     frame_photo,
     load_pipeline,
-    readiness_for,
     run_with_oom_fallback,
     seeded_generator,
 )
@@ -64,17 +64,13 @@ def generation_size(aspect: str) -> tuple[int, int]:
     return SIZE_MULTIPLE * across * scale, SIZE_MULTIPLE * down * scale
 
 
-class SvdXtEngine(Engine):
+class SvdXtEngine(DiffusionEngine):
     name = "svd-xt"
     label = "Stable Video Diffusion XT"
     description = "Stable Video Diffusion XT brings the photo itself to life: a few seconds of natural motion. Needs a GPU."
-    queue = "gpu"
     settings_class = SvdSettings
     time_limit = 900
     weights_repo = "stabilityai/stable-video-diffusion-img2vid-xt"
-
-    def readiness(self) -> Readiness:
-        return readiness_for(self.name)
 
     def render(self, image: Image.Image, settings: SvdSettings, progress: ProgressCallback) -> Iterator[np.ndarray]:
         from diffusers import StableVideoDiffusionPipeline

@@ -29,7 +29,7 @@ import numpy as np
 from django.conf import settings as django_settings
 from PIL import Image, ImageFilter
 
-from .base import EngineError, InvalidSettings, ProgressCallback, Readiness, RenderSettings, crop_to_aspect
+from .base import Engine, EngineError, InvalidSettings, ProgressCallback, Readiness, RenderSettings, crop_to_aspect
 
 GPU_PACKAGES = ("torch", "diffusers", "transformers")
 # Share of the engine's progress for denoising; cropping and resizing the frames take the rest.
@@ -91,6 +91,16 @@ class DiffusionSettings(RenderSettings):
     def gen_size(self) -> tuple[int, int] | None:
         """(width, height) the model was asked to generate at, or None to let the engine choose."""
         return (self.gen_width, self.gen_height) if self.gen_width else None
+
+
+class DiffusionEngine(Engine):
+    """An engine that runs a diffusers pipeline on a GPU worker, from its local weights."""
+
+    queue = "gpu"
+
+
+    def readiness(self) -> Readiness:
+        return readiness_for(self.name)
 
 
 # --- Weights and device ---------------------------------------------------------------------
