@@ -98,7 +98,6 @@ class DiffusionEngine(Engine):
 
     queue = "gpu"
 
-
     def readiness(self) -> Readiness:
         return readiness_for(self.name)
 
