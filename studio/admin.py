@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from generation.engines import EngineError
+
+from . import services
 from .models import Creation
 
 
@@ -14,6 +17,7 @@ class CreationAdmin(admin.ModelAdmin):
     list_select_related = ["owner", "job"]
     raw_id_fields = ["owner", "job"]
     readonly_fields = ["id", "photo", "photo_width", "photo_height", "share_token", "created_at", "preview", "links"]
+    actions = ["make_again"]
     fields = ["id", "owner", "title", "aspect_ratio", "preview", "photo", "photo_width", "photo_height", "job", "is_shared", "share_token", "links", "created_at"]
 
     @admin.display(description="Job", ordering="job__state")
@@ -32,3 +36,14 @@ class CreationAdmin(admin.ModelAdmin):
         if creation.is_shared:
             return format_html('{} · <a href="{}">Public link</a>', page, creation.get_share_url())
         return page
+
+    @admin.action(description="Make the selected failed or canceled videos again")
+    def make_again(self, request, queryset):
+        done = 0
+        for creation in queryset.select_related("job"):
+            try:
+                services.creation_retry(creation=creation)
+                done += 1
+            except (ValueError, EngineError) as error:
+                self.message_user(request, f"{creation}: {error}", messages.WARNING)
+        self.message_user(request, f"Queued {done} video(s) again.", messages.SUCCESS)

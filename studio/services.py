@@ -32,3 +32,16 @@ def creation_set_shared(*, creation: Creation, shared: bool) -> Creation:
     creation.is_shared = shared
     creation.save(update_fields=["is_shared", "share_token"])
     return creation
+
+
+@transaction.atomic
+def creation_retry(*, creation: Creation) -> Creation:
+    """Make the video again, with the same photo, engine and knobs, after a failure or a cancel."""
+    previous = creation.job
+    if previous is None or not previous.is_finished or previous.state == previous.State.SUCCEEDED:
+        raise ValueError("Only a video that failed or was canceled can be made again.")
+    creation.job = job_create(
+        engine=previous.engine, source=previous.source.name, params=previous.params, owner=creation.owner, premium=previous.premium
+    )
+    creation.save(update_fields=["job"])
+    return creation

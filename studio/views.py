@@ -5,6 +5,8 @@ from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from generation.engines import EngineError
+
 from . import selectors, services
 from .forms import CreationForm
 from .media import private_file_response
@@ -71,6 +73,21 @@ def creation_share(request, creation_id):
     shared = request.POST.get("shared") == "on"
     services.creation_set_shared(creation=creation, shared=shared)
     messages.success(request, "Your public link is on." if shared else "Your public link is off; it no longer works.")
+    return redirect(creation)
+
+
+@login_required
+@require_POST
+def creation_retry(request, creation_id):
+    creation = selectors.creation_get_for(user=request.user, creation_id=creation_id)
+    if creation.owner_id != request.user.pk:
+        raise Http404
+    try:
+        services.creation_retry(creation=creation)
+    except ValueError as error:
+        messages.error(request, str(error))
+    except EngineError as error:
+        messages.error(request, f"It cannot be made again right now: {error}")
     return redirect(creation)
 
 

@@ -57,3 +57,14 @@ def test_staff_can_cancel_a_queued_job_from_the_admin(admin_client, make_creatio
     job = make_creation(user).job
     admin_client.post(reverse("admin:generation_job_changelist"), {"action": "cancel_jobs", "_selected_action": [job.pk]})
     assert Job.objects.get(pk=job.pk).state == Job.State.CANCELED
+
+
+def test_staff_can_make_a_failed_video_again_from_the_admin(admin_client, make_creation, user):
+    from generation.services import job_fail
+    from studio.models import Creation
+
+    creation = make_creation(user)
+    job_fail(job_id=creation.job_id, reason="Out of memory.")
+    admin_client.post(reverse("admin:studio_creation_changelist"), {"action": "make_again", "_selected_action": [creation.pk]})
+    assert Creation.objects.get(pk=creation.pk).job.state == Job.State.QUEUED
+    assert Job.objects.count() == 2

@@ -195,3 +195,26 @@ def test_gpu_engines_are_shown_unavailable_with_the_reason_and_refused(owner_cli
     assert response.status_code == 400
     assert "engine" in response.context["form"].errors
     assert not Creation.objects.exists()
+
+
+def test_a_failed_video_can_be_made_again_by_its_owner(owner_client, make_creation, user, other_user):
+    from generation.services import job_execute, job_fail
+
+    creation = make_creation(user)
+    failed = creation.job
+    job_fail(job_id=failed.pk, reason="The worker ran out of memory.")
+    assert "Try again" in owner_client.get(creation.get_absolute_url()).content.decode()
+
+    stranger = Client()
+    stranger.force_login(other_user)
+    assert stranger.post(reverse("studio:creation-retry", args=[creation.id])).status_code == 404
+
+    owner_client.post(reverse("studio:creation-retry", args=[creation.id]))
+    creation.refresh_from_db()
+    assert creation.job_id != failed.pk and creation.job.state == Job.State.QUEUED
+    assert (creation.job.engine, creation.job.params, creation.job.source.name) == (failed.engine, failed.params, failed.source.name)
+    assert job_execute(job_id=creation.job_id).state == Job.State.SUCCEEDED
+
+    owner_client.post(reverse("studio:creation-retry", args=[creation.id]))  # a finished video is not made twice
+    creation.refresh_from_db()
+    assert Job.objects.count() == 2
