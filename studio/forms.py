@@ -2,7 +2,7 @@ from django import forms
 
 from generation.engines import EngineError, InvalidSettings, RenderSettings, all_engines
 from generation.photos import ACCEPTED, MAX_BYTES, PhotoRejected, photo_normalize
-from generation.services import engine_availability, job_settings
+from generation.services import FREE_MAX_HEIGHT, engine_availability, job_settings
 
 from .models import Creation
 
@@ -11,8 +11,8 @@ LIMITS = RenderSettings.LIMITS
 FIELD_FOR_KNOB = {"aspect": "aspect_ratio"}
 
 
-class EngineSelect(forms.Select):
-    """A select whose engines that cannot run now are shown, greyed out, with the reason."""
+class SelectWithUnavailable(forms.Select):
+    """A select whose options that cannot be chosen now are shown, greyed out, with the reason."""
 
     def __init__(self, *args, unavailable: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -39,7 +39,7 @@ class CreationForm(forms.Form):
     )
     height = forms.TypedChoiceField(
         label="Resolution", coerce=int, initial=720, required=False, empty_value=None,
-        choices=[(480, "480p"), (720, "720p HD"), (1080, "1080p Full HD — Premium")],
+        choices=[(480, "480p"), (720, "720p HD"), (1080, "1080p Full HD")],
     )
     motion = forms.IntegerField(
         label="Motion", initial=127, required=False, min_value=int(LIMITS["motion"][0]), max_value=int(LIMITS["motion"][1]),
@@ -66,7 +66,11 @@ class CreationForm(forms.Form):
                 unavailable[engine.name] = readiness.reason
         self.fields["engine"].choices = [(engine.name, engine.label) for engine in engines]
         self.fields["engine"].initial = next((e.name for e in engines if e.name not in unavailable), None)
-        self.fields["engine"].widget = EngineSelect(choices=self.fields["engine"].choices, unavailable=unavailable)
+        self.fields["engine"].widget = SelectWithUnavailable(choices=self.fields["engine"].choices, unavailable=unavailable)
+        if not premium:
+            self.fields["height"].widget = SelectWithUnavailable(
+                choices=self.fields["height"].choices, unavailable={value: "for Premium" for value, _ in self.fields["height"].choices if value > FREE_MAX_HEIGHT}
+            )
         self.engine_descriptions = {engine.name: engine.description for engine in engines}
 
     def clean_photo(self):

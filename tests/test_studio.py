@@ -218,3 +218,8 @@ def test_a_failed_video_can_be_made_again_by_its_owner(owner_client, make_creati
     owner_client.post(reverse("studio:creation-retry", args=[creation.id]))  # a finished video is not made twice
     creation.refresh_from_db()
     assert Job.objects.count() == 2
+
+
+def test_1080p_is_shown_as_premium_only_to_free_users(owner_client):
+    page = html.unescape(owner_client.get(reverse("studio:creation-new")).content.decode())
+    assert '<option value="1080" disabled>1080p Full HD — unavailable: for Premium</option>' in page
