@@ -7,6 +7,7 @@ serial is ever stored.
 """
 from __future__ import annotations
 
+import functools
 import io
 import warnings
 from dataclasses import dataclass
@@ -34,11 +35,19 @@ class PhotoRejected(ValueError):
 @dataclass(frozen=True)
 class NormalizedPhoto:
     image: Image.Image  # RGB, upright
-    jpeg: bytes  # what we store: the image as a JPEG without EXIF
+    icc_profile: bytes | None = None
 
     @property
     def size(self) -> tuple[int, int]:
         return self.image.size
+
+    @functools.cached_property
+    def jpeg(self) -> bytes:
+        """What we store: the image as a JPEG without EXIF. Encoded only when asked for (the
+        command line renders straight from ``image``; a phone photo takes a while to encode)."""
+        out = io.BytesIO()
+        self.image.save(out, "JPEG", quality=92, optimize=True, icc_profile=self.icc_profile)
+        return out.getvalue()
 
 
 def _read_limited(fileobj: BinaryIO) -> bytes:
@@ -104,6 +113,4 @@ def photo_normalize(fileobj: BinaryIO) -> NormalizedPhoto:
     if max(image.size) > STORED_MAX_SIDE:
         image.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE), Image.Resampling.LANCZOS)
 
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=92, optimize=True, icc_profile=icc_profile)
-    return NormalizedPhoto(image=image, jpeg=out.getvalue())
+    return NormalizedPhoto(image=image, icc_profile=icc_profile)
