@@ -22,6 +22,14 @@ def creation_get_for(*, user, creation_id) -> Creation:
         raise Http404("No such creation.") from None
 
 
+def creation_get_owned(*, user, creation_id) -> Creation:
+    """The creation if ``user`` owns it (for changes only the owner may make); 404 otherwise."""
+    try:
+        return Creation.objects.select_related("job").get(pk=creation_id, owner_id=user.pk)
+    except Creation.DoesNotExist:
+        raise Http404("No such creation.") from None
+
+
 def creation_get_shared(*, token: str) -> Creation:
     try:
         return Creation.objects.select_related("job").get(share_token=token, is_shared=True)

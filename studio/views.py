@@ -67,9 +67,7 @@ def creation_media(request, creation_id, kind):
 @login_required
 @require_POST
 def creation_share(request, creation_id):
-    creation = selectors.creation_get_for(user=request.user, creation_id=creation_id)
-    if creation.owner_id != request.user.pk:
-        raise Http404
+    creation = selectors.creation_get_owned(user=request.user, creation_id=creation_id)
     shared = request.POST.get("shared") == "on"
     services.creation_set_shared(creation=creation, shared=shared)
     messages.success(request, "Your public link is on." if shared else "Your public link is off; it no longer works.")
@@ -79,9 +77,7 @@ def creation_share(request, creation_id):
 @login_required
 @require_POST
 def creation_retry(request, creation_id):
-    creation = selectors.creation_get_for(user=request.user, creation_id=creation_id)
-    if creation.owner_id != request.user.pk:
-        raise Http404
+    creation = selectors.creation_get_owned(user=request.user, creation_id=creation_id)
     try:
         services.creation_retry(creation=creation)
     except ValueError as error:
