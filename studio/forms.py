@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 
 from generation.engines import EngineError, InvalidSettings, RenderSettings, all_engines
 from generation.photos import ACCEPTED, MAX_BYTES, PhotoRejected, photo_normalize
@@ -65,7 +66,9 @@ class CreationForm(forms.Form):
             if not readiness.ready:
                 unavailable[engine.name] = readiness.reason
         self.fields["engine"].choices = [(engine.name, engine.label) for engine in engines]
-        self.fields["engine"].initial = next((e.name for e in engines if e.name not in unavailable), None)
+        available = [engine.name for engine in engines if engine.name not in unavailable]
+        default = settings.GENERATION_DEFAULT_ENGINE
+        self.fields["engine"].initial = default if default in available else next(iter(available), None)
         self.fields["engine"].widget = SelectWithUnavailable(choices=self.fields["engine"].choices, unavailable=unavailable)
         if not premium:
             self.fields["height"].widget = SelectWithUnavailable(

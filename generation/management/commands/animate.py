@@ -4,6 +4,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from generation.engines import EngineError, get_engine
@@ -25,7 +26,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("photo", type=Path)
         parser.add_argument("-o", "--output", type=Path, required=True)
-        parser.add_argument("--engine", default="living-photo")
+        parser.add_argument("--engine", default=settings.GENERATION_DEFAULT_ENGINE)
         parser.add_argument("--seconds", type=float)
         parser.add_argument("--fps", type=int)
         parser.add_argument("--aspect")
