@@ -174,15 +174,15 @@ def analyse(image: Image.Image, settings: RenderSettings) -> Scene:
     work_size = (round(width * OVERSCAN), round(height * OVERSCAN))
     work = np.asarray(image.resize(work_size, Image.Resampling.BICUBIC, box=crop))
 
+    def into(size, x, y):
+        """A point of the analysed photo (``small``) in the pixels of the crop at ``size``."""
+        return ((x / scale - crop[0]) * size[0] / (crop[2] - crop[0]), (y / scale - crop[1]) * size[1] / (crop[3] - crop[1]))
+
     # Segment and fill in at low resolution, in the crop's coordinates.
     to_small = math.sqrt(SEGMENT_PIXELS / (work_size[0] * work_size[1]))
     analysis_size = (max(16, round(work_size[0] * to_small)), max(16, round(work_size[1] * to_small)))
     work_small = cv2.resize(work, analysis_size, interpolation=cv2.INTER_AREA)
-    sx, sy = analysis_size[0] / ((crop[2] - crop[0]) * scale), analysis_size[1] / ((crop[3] - crop[1]) * scale)
-    box_small = tuple(
-        int(round(v))
-        for v in ((box[0] - crop[0] * scale) * sx, (box[1] - crop[1] * scale) * sy, (box[2] - crop[0] * scale) * sx, (box[3] - crop[1] * scale) * sy)
-    )
+    box_small = tuple(int(round(v)) for v in (*into(analysis_size, box[0], box[1]), *into(analysis_size, box[2], box[3])))
     hard = _segment(work_small, box_small, settings.seed)
     filled = cv2.inpaint(work_small, cv2.dilate((hard > 0).astype(np.uint8), np.ones((7, 7), np.uint8)), 5, cv2.INPAINT_TELEA)
 
@@ -194,11 +194,11 @@ def analyse(image: Image.Image, settings: RenderSettings) -> Scene:
     background = (work * (1 - under) + fill * under).astype(np.uint8)
 
     ys, xs = np.nonzero(hard > 0.5)
-    k = work_size[0] / analysis_size[0]
-    anchor = (float(xs.mean() * k), float(ys.max() * k)) if len(xs) else (work_size[0] / 2, work_size[1])
-    focus_work = ((focus[0] / scale - crop[0]) * work_size[0] / (crop[2] - crop[0]), (focus[1] / scale - crop[1]) * work_size[1] / (crop[3] - crop[1]))
+    kx, ky = work_size[0] / analysis_size[0], work_size[1] / analysis_size[1]
+    anchor = (float(xs.mean() * kx), float(ys.max() * ky)) if len(xs) else (work_size[0] / 2, work_size[1])
     return Scene(
-        image=work, background=background, alpha=alpha.astype(np.float32), focus=focus_work, anchor=anchor, found_by=found_by, crop=crop
+        image=work, background=background, alpha=alpha.astype(np.float32), focus=into(work_size, *focus), anchor=anchor,
+        found_by=found_by, crop=crop,
     )
 
 
