@@ -1,12 +1,13 @@
 """Every change to a job goes through here.
 
-A job moves queued → running → succeeded | failed | canceled, and nowhere else. Each
-transition locks the row, checks the move is allowed and stamps the time, so a task that is
+A job moves queued → running → succeeded | failed | canceled, and back from running to queued
+only when the worker running it died; nowhere else. Each transition locks the row, checks the move is allowed and stamps the time, so a task that is
 delivered twice, or a cancel that races a worker, cannot put a job in an impossible state.
 """
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import tempfile
 import time
@@ -45,6 +46,11 @@ PROGRESS_MIN_INTERVAL = 0.5
 
 class InvalidTransition(Exception):
     pass
+
+
+def worker_name() -> str:
+    """This process, as jobs and engine reports name it: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def engine_availability(engine: Engine) -> Readiness:
@@ -133,7 +139,7 @@ def job_transition(*, job_id: int, to: str, error: str = "", error_detail: str =
         job.started_at = now
         job.attempts += 1
         job.progress = 0
-        job.worker = socket.gethostname()
+        job.worker = worker_name()
     else:
         job.finished_at = now
     if to == State.SUCCEEDED:

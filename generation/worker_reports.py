@@ -6,8 +6,6 @@ Reports are made in the process that runs the jobs, never in a prefork parent: a
 CUDA there would break CUDA in the children it forks.
 """
 import logging
-import os
-import socket
 import threading
 import time
 
@@ -19,13 +17,9 @@ from . import services
 logger = logging.getLogger(__name__)
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def report_once(queues: set[str]) -> None:
     try:
-        services.engines_report(worker=worker_name(), queues=queues)
+        services.engines_report(worker=services.worker_name(), queues=queues)
     except Exception:  # a missed report only delays an engine being offered
         logger.exception("Could not report this worker's engines")
     finally:
