@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generation.engines import get_engine
+from generation.engines import get_engine, living_photo
 from generation.engines.base import RenderSettings
-from generation.engines.living_photo import analyse, find_subject
+from generation.engines.living_photo import _camera_path, _reuse_plan, analyse, find_subject
 from tests.conftest import CAT_PHOTO
 
 CAT = Image.open(CAT_PHOTO).convert("RGB")
@@ -98,3 +98,24 @@ def test_the_motion_starts_from_rest_and_never_jumps():
 def test_without_loop_the_move_ends_away_from_the_start():
     frames = render(CAT, loop=False)
     assert mean_abs_diff(frames[-1], frames[0]) > 3
+
+
+def test_a_loop_shows_again_the_frames_it_repeats_exactly_as_if_rendered_anew(monkeypatch):
+    reused = render(CAT, loop=True, seconds=3)
+    monkeypatch.setattr(living_photo, "REUSE_BYTES", 0)
+    rendered = render(CAT, loop=True, seconds=3)
+    assert len(reused) == len(rendered) == 36
+    assert all(np.array_equal(a, b) for a, b in zip(reused, rendered, strict=True))
+    # Out and back: the second half is the first in reverse.
+    assert all(np.array_equal(reused[i], reused[36 - i]) for i in range(1, 18))
+
+
+def test_frames_are_reused_only_where_the_camera_repeats_and_memory_allows():
+    settings = RenderSettings(height=240, seconds=2, fps=12)
+    views = _camera_path(analyse(CAT, settings), settings)
+    plan = _reuse_plan(views, frame_bytes=1)
+    assert [i for i, source in enumerate(plan) if source >= 0] == list(range(13, 24))
+    assert all(plan[i] == 24 - i for i in range(13, 24))
+    assert _reuse_plan(views, frame_bytes=living_photo.REUSE_BYTES // 4).count(-1) == 24 - 4
+    no_loop = RenderSettings(height=240, seconds=2, fps=12, loop=False)
+    assert set(_reuse_plan(_camera_path(analyse(CAT, no_loop), no_loop), frame_bytes=1)) == {-1}

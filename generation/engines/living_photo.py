@@ -34,6 +34,7 @@ ANALYSIS_SIDE = 224  # long side, in pixels, at which the pet is found
 SEGMENT_PIXELS = 28_000
 OVERSCAN = 1.15  # the working image is this much larger than the output: room to push in
 BREATH_SECONDS = 3.2  # a relaxed cat or dog breathes about 20 times a minute
+REUSE_BYTES = 192 * 2**20  # frames held to be shown again later in a loop (see _reuse_plan)
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,8 @@ def _breathing(anchor, swell) -> np.ndarray:
     return np.array([[sx, 0, ax * (1 - sx)], [0, sy, ay * (1 - sy)], [0, 0, 1]], np.float32)
 
 
-def render_scene(scene: Scene, settings: RenderSettings, progress: ProgressCallback) -> Iterator[np.ndarray]:
+def _camera_path(scene: Scene, settings: RenderSettings) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per frame, the affine maps (working image → output) of the background and of the pet."""
     motion = Motion.from_knob(settings.motion)
     out_size = settings.size
     sh, sw = scene.image.shape[:2]
@@ -239,14 +241,9 @@ def render_scene(scene: Scene, settings: RenderSettings, progress: ProgressCallb
     # Drift towards the pet, but never so far that the view leaves the working image.
     towards = np.array(scene.focus) - centre
     drift = towards / max(np.linalg.norm(towards), 1e-6) * min(np.linalg.norm(towards), motion.drift * sw)
-    # The near layer is warped premultiplied by its matte, with the matte as a fourth channel
-    # (one warp, not two), so that compositing is one multiply and one add per frame:
-    # out = near + background × (1 − matte).
-    matte = np.round(scene.alpha * 255).astype(np.uint8)
-    near_premultiplied = np.dstack([cv2.multiply(scene.image, cv2.merge([matte] * 3), scale=1 / 255), matte])
     breaths = max(1, round(settings.seconds / BREATH_SECONDS))
-
     count = settings.frame_count
+    views = []
     for index in range(count):
         t = index / count if settings.loop else index / (count - 1)
         u = ease(t, loop=settings.loop)
@@ -259,12 +256,57 @@ def render_scene(scene: Scene, settings: RenderSettings, progress: ProgressCallb
         fg_view = _view((sw, sh), out_size, fg_zoom, look + drift * u * motion.parallax * 0.5)
         swell = motion.breath * (1 - math.cos(2 * math.pi * breaths * t)) / 2
         fg_view = (np.vstack([fg_view, [0, 0, 1]]) @ _breathing(scene.anchor, swell))[:2]
+        views.append((bg_view, fg_view))
+    return views
 
-        background = cv2.warpAffine(scene.background, bg_view, out_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        near = cv2.warpAffine(near_premultiplied, fg_view, out_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        uncovered = cv2.cvtColor(cv2.bitwise_not(cv2.extractChannel(near, 3)), cv2.COLOR_GRAY2RGB)
-        yield cv2.add(cv2.cvtColor(near, cv2.COLOR_RGBA2RGB), cv2.multiply(background, uncovered, scale=1 / 255))
-        progress((index + 1) / count)
+
+def _reuse_plan(views: list[tuple[np.ndarray, np.ndarray]], frame_bytes: int) -> list[int]:
+    """For each frame, the index of an earlier frame that looks the same (the same maps, to
+    a thousandth of a pixel), to be handed out again rather than rendered twice; -1 to render.
+
+    A looping video goes out and back, so its second half is its first half in reverse. Frames
+    are held for reuse only while they fit in REUSE_BYTES; past that they are rendered again.
+    """
+    keys = [tuple(np.round(np.concatenate([bg.ravel(), fg.ravel()]), 3).tolist()) for bg, fg in views]
+    last_use = {key: index for index, key in enumerate(keys)}
+    held: dict[tuple, int] = {}  # key → the index of the rendered frame being held
+    plan = []
+    for index, key in enumerate(keys):
+        if key in held:
+            plan.append(held[key])
+            continue
+        plan.append(-1)
+        holding = sum(1 for other in held if last_use[other] > index)
+        if last_use[key] > index and (holding + 1) * frame_bytes <= REUSE_BYTES:
+            held[key] = index
+    return plan
+
+
+def render_scene(scene: Scene, settings: RenderSettings, progress: ProgressCallback) -> Iterator[np.ndarray]:
+    out_size = settings.size
+    # The near layer is warped premultiplied by its matte, with the matte as a fourth channel
+    # (one warp, not two), so that compositing is one multiply and one add per frame:
+    # out = near + background × (1 − matte).
+    matte = np.round(scene.alpha * 255).astype(np.uint8)
+    near_premultiplied = np.dstack([cv2.multiply(scene.image, cv2.merge([matte] * 3), scale=1 / 255), matte])
+
+    views = _camera_path(scene, settings)
+    plan = _reuse_plan(views, out_size[0] * out_size[1] * 3)
+    last_use = {source: index for index, source in enumerate(plan) if source >= 0}
+    kept: dict[int, np.ndarray] = {}
+    for index, (bg_view, fg_view) in enumerate(views):
+        source = plan[index]
+        if source >= 0:
+            frame = kept[source] if last_use[source] > index else kept.pop(source)
+        else:
+            background = cv2.warpAffine(scene.background, bg_view, out_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            near = cv2.warpAffine(near_premultiplied, fg_view, out_size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            uncovered = cv2.cvtColor(cv2.bitwise_not(cv2.extractChannel(near, 3)), cv2.COLOR_GRAY2RGB)
+            frame = cv2.add(cv2.cvtColor(near, cv2.COLOR_RGBA2RGB), cv2.multiply(background, uncovered, scale=1 / 255))
+            if index in last_use:
+                kept[index] = frame
+        yield frame
+        progress((index + 1) / len(views))
 
 
 class LivingPhotoEngine(Engine):
