@@ -158,6 +158,22 @@ def _segment(rgb: np.ndarray, box: tuple[int, int, int, int], seed: int) -> np.n
     return hard
 
 
+def _fill_behind(rgb: np.ndarray, hard: np.ndarray) -> np.ndarray:
+    """``rgb`` with the pet (a little beyond its matte) painted over from its surroundings.
+
+    Inpainting runs at half this size: the fill is blurred before use and only shows where
+    the pet moves off it, and half the size is an eighth of the time.
+    """
+    h, w = rgb.shape[:2]
+    under = cv2.dilate((hard > 0).astype(np.uint8), np.ones((7, 7), np.uint8))
+    half = (max(8, w // 2), max(8, h // 2))
+    painted = cv2.inpaint(
+        cv2.resize(rgb, half, interpolation=cv2.INTER_AREA), cv2.resize(under, half, interpolation=cv2.INTER_NEAREST),
+        3, cv2.INPAINT_TELEA,
+    )
+    return np.where(under[..., None] > 0, cv2.resize(painted, (w, h), interpolation=cv2.INTER_LINEAR), rgb)
+
+
 def analyse(image: Image.Image, settings: RenderSettings) -> Scene:
     """Steps 1–4: find, crop, segment and fill in, ready for ``render_scene``."""
     width, height = settings.size
@@ -185,7 +201,7 @@ def analyse(image: Image.Image, settings: RenderSettings) -> Scene:
     work_small = cv2.resize(work, analysis_size, interpolation=cv2.INTER_AREA)
     box_small = tuple(int(round(v)) for v in (*into(analysis_size, box[0], box[1]), *into(analysis_size, box[2], box[3])))
     hard = _segment(work_small, box_small, settings.seed)
-    filled = cv2.inpaint(work_small, cv2.dilate((hard > 0).astype(np.uint8), np.ones((7, 7), np.uint8)), 5, cv2.INPAINT_TELEA)
+    filled = _fill_behind(work_small, hard)
 
     feather = max(1.0, 0.006 * max(work_size))
     alpha = cv2.GaussianBlur(cv2.resize(hard, work_size, interpolation=cv2.INTER_LINEAR), (0, 0), feather)
