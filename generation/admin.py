@@ -6,19 +6,19 @@ from .models import EngineReport, Job
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "engine", "state", "premium", "progress", "owner", "created_at", "started_at", "finished_at", "run_time", "attempts", "short_error"]
-    list_filter = ["state", "engine", "premium", "created_at"]
+    list_display = ["id", "engine", "state", "priority", "watermark", "progress", "owner", "created_at", "started_at", "finished_at", "run_time", "attempts", "short_error"]
+    list_filter = ["state", "engine", "priority", "created_at"]
     search_fields = ["=id", "owner__email", "error", "worker"]
     date_hierarchy = "created_at"
     list_select_related = ["owner"]
     actions = ["cancel_jobs", "requeue_jobs"]
     readonly_fields = [
-        "owner", "engine", "params", "premium", "source", "state", "progress", "error", "error_detail", "attempts",
+        "owner", "engine", "params", "priority", "watermark", "source", "state", "progress", "error", "error_detail", "attempts",
         "worker", "ticket", "created_at", "enqueued_at", "started_at", "finished_at", "run_time", "video", "gif",
         "poster", "width", "height", "frame_count", "duration"
     ]
     fieldsets = [
-        (None, {"fields": ["owner", "engine", "premium", "params", "source"]}),
+        (None, {"fields": ["owner", "engine", "priority", "watermark", "params", "source"]}),
         ("State", {"fields": ["state", "progress", "attempts", "worker", "ticket", "error", "error_detail"]}),
         ("Timings", {"fields": ["created_at", "enqueued_at", "started_at", "finished_at", "run_time"]}),
         ("Result", {"fields": ["video", "gif", "poster", "width", "height", "frame_count", "duration"]}),

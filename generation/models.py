@@ -27,9 +27,8 @@ class Job(models.Model):
     )
     engine = models.CharField(max_length=40)
     params = models.JSONField(default=dict, blank=True)
-    premium = models.BooleanField(
-        default=False, help_text="Premium jobs go first and may be up to 1080p, without a watermark."
-    )
+    priority = models.BooleanField(default=False, help_text="Goes ahead of other jobs in the queue (the owner's plan says so).")
+    watermark = models.BooleanField(default=True, help_text="The video carries the small PetMemories mark (the owner's plan says so).")
     source = models.FileField(max_length=255, help_text="The photo the engine animates.")
 
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)

@@ -13,7 +13,7 @@ def queue_report() -> list[dict]:
         engines = [engine.name for engine in all_engines() if engine.queue == queue]
         stats = Job.objects.filter(engine__in=engines).aggregate(
             queued=Count("pk", filter=Q(state=Job.State.QUEUED)),
-            premium_queued=Count("pk", filter=Q(state=Job.State.QUEUED, premium=True)),
+            priority_queued=Count("pk", filter=Q(state=Job.State.QUEUED, priority=True)),
             running=Count("pk", filter=Q(state=Job.State.RUNNING)),
             oldest=Min("created_at", filter=Q(state=Job.State.QUEUED)),
         )

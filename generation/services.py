@@ -12,6 +12,7 @@ import socket
 import tempfile
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -19,6 +20,8 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image
+
+from shop.services.credits import credit_settle
 
 from .dispatch import dispatch, time_limit_errors
 from .engines import Engine, EngineError, EngineNotReady, InvalidSettings, Readiness, RenderSettings, all_engines, get_engine
@@ -36,8 +39,17 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     State.FAILED: set(),
     State.CANCELED: set(),
 }
-# Free results are at most this tall; Premium goes up to the engine's own limit.
-FREE_MAX_HEIGHT = 720
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """What a job may do, from its owner's plan (``shop.models.Plan``). The defaults are the
+    free tier's, so a job nobody vouched for gets no more."""
+
+    max_height: int = 720
+    gpu_engines: bool = False
+    watermark: bool = True
+    priority: bool = False
 TIMED_OUT = "This video took too long to make and was stopped. Please try a shorter or smaller one."
 GENERIC_FAILURE = "Something went wrong while making your video. Our team has been told; please try again."
 # Progress is written at most this often, so a fast render loop does not hammer the database.
@@ -80,24 +92,27 @@ def engines_report(*, worker: str, queues: set[str]) -> None:
             )
 
 
-def job_settings(*, engine: str, params: dict, premium: bool = False) -> RenderSettings:
+def job_settings(*, engine: str, params: dict, limits: JobLimits = JobLimits()) -> RenderSettings:
     """The validated settings a job would run with, or the reason it cannot be made:
-    InvalidSettings (a knob out of range), UnknownEngine or EngineNotReady."""
+    InvalidSettings (a knob out of range, or beyond the plan), UnknownEngine or EngineNotReady."""
     chosen = get_engine(engine)
+    if chosen.queue == "gpu" and not limits.gpu_engines:
+        raise InvalidSettings(f"{chosen.label} comes with Premium.", field="engine")
     readiness = engine_availability(chosen)
     if not readiness.ready:
         raise EngineNotReady(f"{chosen.label} is not available right now: {readiness.reason}")
     render_settings = chosen.settings(params)
-    if not premium and render_settings.height > FREE_MAX_HEIGHT:
-        raise InvalidSettings(f"Free videos are up to {FREE_MAX_HEIGHT}p; higher resolutions come with Premium.", field="height")
+    if render_settings.height > limits.max_height:
+        raise InvalidSettings(f"Your plan makes videos up to {limits.max_height}p; taller ones come with Premium.", field="height")
     return render_settings
 
 
-def job_create(*, engine: str, source: str, params: dict, owner=None, premium: bool = False) -> Job:
+def job_create(*, engine: str, source: str, params: dict, owner=None, limits: JobLimits = JobLimits()) -> Job:
     """Create a queued job; it is sent to the workers once the surrounding transaction commits."""
-    render_settings = job_settings(engine=engine, params=params, premium=premium)
+    render_settings = job_settings(engine=engine, params=params, limits=limits)
     job = Job.objects.create(
-        engine=engine, source=source, params=render_settings.as_params(), owner=owner, premium=premium
+        engine=engine, source=source, params=render_settings.as_params(), owner=owner,
+        priority=limits.priority, watermark=limits.watermark,
     )
     transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
     return job
@@ -148,6 +163,9 @@ def job_transition(*, job_id: int, to: str, error: str = "", error_detail: str =
     for name, value in fields.items():
         setattr(job, name, value)
     job.save()
+    if to in Job.FINISHED_STATES:
+        # The owner's credit is consumed or given back in the same transaction as the state.
+        credit_settle(job=job)
     return job
 
 
@@ -201,7 +219,7 @@ def job_claim(*, queue: str, ticket: str) -> Job | None:
         job = (
             Job.objects.select_for_update(skip_locked=True)
             .filter(state=State.QUEUED, engine__in=engines)
-            .order_by("-premium", "created_at")
+            .order_by("-priority", "created_at")
             .first()
         )
         if job is None:
@@ -236,7 +254,7 @@ def _job_run(job: Job) -> Job:
             image = image.convert("RGB")
         with tempfile.TemporaryDirectory(prefix=f"job-{job.pk}-") as folder:
             files = render_files(
-                engine, image, render_settings, Path(folder), _ProgressWriter(job.pk), watermark=not job.premium
+                engine, image, render_settings, Path(folder), _ProgressWriter(job.pk), watermark=job.watermark
             )
             outputs = {}
             for name, path in (("video", files.mp4), ("gif", files.gif), ("poster", files.poster)):

@@ -1,12 +1,279 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import render
+from django.utils.html import format_html
 
-from .models import Frame
+from . import payments
+from .models import (
+    BillingCustomer,
+    Cart,
+    CartItem,
+    CreditEntry,
+    CreditReservation,
+    Frame,
+    FrameImage,
+    FrameVariant,
+    Order,
+    OrderItem,
+    Payment,
+    Plan,
+    PlanPrice,
+    StripeEvent,
+    Subscription,
+)
+from .money import format_money
+from .services.orders import OrderError, order_advance, order_cancel, order_refund
+
+# --- Catalog ------------------------------------------------------------------------------
+
+
+class FrameVariantInline(admin.TabularInline):
+    model = FrameVariant
+    extra = 0
+    fields = ["sku", "screen_inches", "resolution_width", "resolution_height", "color", "price_krw", "price_usd", "stock", "is_active", "sort_order"]
+
+
+class FrameImageInline(admin.TabularInline):
+    model = FrameImage
+    extra = 0
+    fields = ["image", "alt", "sort_order"]
 
 
 @admin.register(Frame)
 class FrameAdmin(admin.ModelAdmin):
-    list_display = ["name", "screen_inches", "resolution", "orientation", "color", "price_krw", "price_usd", "is_active", "sort_order"]
+    list_display = ["name", "orientation", "variant_count", "is_active", "sort_order"]
     list_editable = ["is_active", "sort_order"]
-    list_filter = ["is_active", "orientation", "color"]
-    search_fields = ["name", "slug", "tagline"]
-    prepopulated_fields = {"slug": ["name", "color"]}
+    list_filter = ["is_active", "orientation"]
+    search_fields = ["name", "slug", "tagline", "variants__sku"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [FrameVariantInline, FrameImageInline]
+
+    @admin.display(description="Variants")
+    def variant_count(self, frame):
+        return frame.variants.count()
+
+
+@admin.register(FrameVariant)
+class FrameVariantAdmin(admin.ModelAdmin):
+    list_display = ["sku", "frame", "screen_inches", "color", "price_krw", "price_usd", "stock", "is_active"]
+    list_editable = ["price_krw", "price_usd", "stock", "is_active"]
+    list_filter = ["is_active", "frame", "color"]
+    search_fields = ["sku", "frame__name", "color"]
+
+
+# --- Orders -------------------------------------------------------------------------------
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["description", "sku", "unit_price", "quantity"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["kind", "amount", "currency", "stripe_id", "created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(min_value=0, decimal_places=2, required=False, help_text="Leave empty to refund everything not yet refunded.")
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["number", "customer", "status", "total_display", "is_gift", "needs_attention", "paid_at", "created_at"]
+    list_filter = ["status", "needs_attention", "is_gift", "currency", "created_at"]
+    search_fields = ["number", "email", "customer__email", "ship_name", "tracking_number", "payment_intent_id", "checkout_session_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["customer"]
+    inlines = [OrderItemInline, PaymentInline]
+    actions = ["advance", "cancel", "refund"]
+    readonly_fields = [
+        "number", "customer", "email", "status", "currency", "subtotal", "shipping_cost", "total", "checkout_session_id",
+        "payment_intent_id", "amount_paid", "amount_refunded", "paid_at", "in_production_at", "shipped_at", "delivered_at",
+        "canceled_at", "is_gift", "gift_recipient_name", "gift_recipient_email", "gift_message", "ship_name", "ship_line1",
+        "ship_line2", "ship_city", "ship_state", "ship_postal_code", "ship_country", "preload", "created_at", "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["number", "customer", "email", "status", "needs_attention", "attention_note"]}),
+        ("Money", {"fields": ["currency", "subtotal", "shipping_cost", "total", "amount_paid", "amount_refunded", "checkout_session_id", "payment_intent_id"]}),
+        ("Shipping", {"fields": ["ship_name", "ship_line1", "ship_line2", "ship_city", "ship_state", "ship_postal_code", "ship_country", "carrier", "tracking_number"]}),
+        ("Gift", {"fields": ["is_gift", "gift_recipient_name", "gift_recipient_email", "gift_message", "preload"]}),
+        ("Dates", {"fields": ["created_at", "paid_at", "in_production_at", "shipped_at", "delivered_at", "canceled_at", "updated_at"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Total", ordering="total")
+    def total_display(self, order):
+        return format_money(order.total, order.currency)
+
+    def _each(self, request, queryset, action, done):
+        for order in queryset:
+            try:
+                action(order)
+            except (OrderError, payments.PaymentError, payments.PaymentsNotConfigured) as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(request, f"{order}: {done}.", messages.SUCCESS)
+
+    @admin.action(description="Move on: paid → in production → shipped (fill in carrier and tracking first) → delivered")
+    def advance(self, request, queryset):
+        self._each(request, queryset, lambda order: order_advance(order=order), "moved on")
+
+    @admin.action(description="Cancel (not shipped; refund a paid order first)")
+    def cancel(self, request, queryset):
+        self._each(request, queryset, lambda order: order_cancel(order=order), "canceled")
+
+    @admin.action(description="Refund through Stripe…")
+    def refund(self, request, queryset):
+        form = RefundForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            amount = form.cleaned_data["amount"] or None
+            self._each(request, queryset, lambda order: order_refund(order=order, amount=amount), "refunded")
+            return None
+        context = {**self.admin_site.each_context(request), "orders": queryset, "form": form, "opts": self.model._meta, "title": "Refund orders"}
+        return render(request, "admin/shop/order/refund.html", context)
+
+
+# --- Premium, credits, Stripe ---------------------------------------------------------------
+
+
+class PlanPriceInline(admin.TabularInline):
+    model = PlanPrice
+    extra = 0
+    fields = ["interval", "currency", "amount", "stripe_price_id", "is_active"]
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "is_default", "monthly_credits", "max_height", "watermark", "gpu_engines", "priority", "past_due_grace_days"]
+    list_editable = ["monthly_credits", "max_height", "watermark", "gpu_engines", "priority", "past_due_grace_days"]
+    inlines = [PlanPriceInline]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["user", "plan", "status", "current_period_end", "cancel_at_period_end", "synced_at"]
+    list_filter = ["status", "plan", "cancel_at_period_end"]
+    search_fields = ["user__email", "stripe_subscription_id", "stripe_customer_id"]
+    readonly_fields = [field.name for field in Subscription._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(BillingCustomer)
+class BillingCustomerAdmin(admin.ModelAdmin):
+    list_display = ["user", "stripe_customer_id"]
+    search_fields = ["user__email", "stripe_customer_id"]
+    readonly_fields = ["user", "stripe_customer_id"]
+
+
+@admin.register(CreditEntry)
+class CreditEntryAdmin(admin.ModelAdmin):
+    list_display = ["user", "signed_amount", "kind", "bucket", "job", "note", "created_at"]
+    list_filter = ["kind", "bucket"]
+    search_fields = ["user__email", "key", "note"]
+    readonly_fields = ["user", "kind", "amount", "bucket", "key", "job", "note", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Amount", ordering="amount")
+    def signed_amount(self, entry):
+        return format_html("<strong>{}</strong>", f"{entry.amount:+d}")
+
+
+@admin.register(CreditReservation)
+class CreditReservationAdmin(admin.ModelAdmin):
+    list_display = ["job", "user", "bucket", "state", "created_at", "settled_at"]
+    list_filter = ["state"]
+    readonly_fields = ["job", "user", "bucket", "state", "created_at", "settled_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "type", "object_id", "created", "received_at"]
+    list_filter = ["type"]
+    search_fields = ["event_id", "object_id"]
+    readonly_fields = ["event_id", "type", "object_id", "created", "received_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+# --- Read-only views of the rows the pages above hold inline --------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CartItemInline(admin.TabularInline):
+    model = CartItem
+    extra = 0
+    fields = readonly_fields = ["variant", "quantity", "unit_price", "currency", "added_at"]
+
+
+@admin.register(Cart)
+class CartAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "currency", "updated_at"]
+    search_fields = ["owner__email"]
+    inlines = [CartItemInline]
+
+
+@admin.register(CartItem)
+class CartItemAdmin(ReadOnlyAdmin):
+    list_display = ["variant", "quantity", "cart", "added_at"]
+
+
+@admin.register(OrderItem)
+class OrderItemAdmin(ReadOnlyAdmin):
+    list_display = ["description", "sku", "quantity", "unit_price", "order"]
+    search_fields = ["order__number", "sku"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["order", "kind", "amount", "currency", "stripe_id", "created_at"]
+    list_filter = ["kind", "currency"]
+    search_fields = ["order__number", "stripe_id"]
+
+
+@admin.register(PlanPrice)
+class PlanPriceAdmin(admin.ModelAdmin):
+    list_display = ["plan", "interval", "currency", "amount", "stripe_price_id", "is_active"]
+    list_filter = ["plan", "currency", "interval", "is_active"]
+
+
+@admin.register(FrameImage)
+class FrameImageAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "frame", "sort_order"]
+    list_filter = ["frame"]

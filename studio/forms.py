@@ -3,7 +3,7 @@ from django.conf import settings
 
 from generation.engines import EngineError, InvalidSettings, RenderSettings, all_engines
 from generation.photos import ACCEPTED, MAX_BYTES, PhotoRejected, photo_normalize
-from generation.services import FREE_MAX_HEIGHT, engine_availability, job_settings
+from generation.services import JobLimits, engine_availability, job_settings
 
 from .models import Creation
 
@@ -56,24 +56,25 @@ class CreationForm(forms.Form):
         help_text="CogVideoX only; leave empty for a gentle, natural default.",
     )
 
-    def __init__(self, *args, premium: bool = False, **kwargs):
+    def __init__(self, *args, limits: JobLimits = JobLimits(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.premium = premium
+        self.limits = limits
         engines = all_engines()
         unavailable = {}
         for engine in engines:
             readiness = engine_availability(engine)
-            if not readiness.ready:
+            if engine.queue == "gpu" and not limits.gpu_engines:
+                unavailable[engine.name] = "for Premium"
+            elif not readiness.ready:
                 unavailable[engine.name] = readiness.reason
         self.fields["engine"].choices = [(engine.name, engine.label) for engine in engines]
         available = [engine.name for engine in engines if engine.name not in unavailable]
         default = settings.GENERATION_DEFAULT_ENGINE
         self.fields["engine"].initial = default if default in available else next(iter(available), None)
         self.fields["engine"].widget = SelectWithUnavailable(choices=self.fields["engine"].choices, unavailable=unavailable)
-        if not premium:
-            self.fields["height"].widget = SelectWithUnavailable(
-                choices=self.fields["height"].choices, unavailable={value: "for Premium" for value, _ in self.fields["height"].choices if value > FREE_MAX_HEIGHT}
-            )
+        self.fields["height"].widget = SelectWithUnavailable(
+            choices=self.fields["height"].choices, unavailable={value: "for Premium" for value, _ in self.fields["height"].choices if value > limits.max_height}
+        )
         self.engine_descriptions = {engine.name: engine.description for engine in engines}
 
     def clean_photo(self):
@@ -101,7 +102,7 @@ class CreationForm(forms.Form):
         if self.errors or "engine" not in cleaned:
             return cleaned
         try:
-            cleaned["settings"] = job_settings(engine=cleaned["engine"], params=self.params(), premium=self.premium)
+            cleaned["settings"] = job_settings(engine=cleaned["engine"], params=self.params(), limits=self.limits)
         except InvalidSettings as error:
             field = FIELD_FOR_KNOB.get(error.field, error.field)
             self.add_error(field if field in self.fields else None, str(error))

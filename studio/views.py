@@ -6,6 +6,8 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from generation.engines import EngineError
+from shop.selectors import credit_balance, plan_for
+from shop.services.credits import NoCreditsLeft
 
 from . import selectors, services
 from .forms import CreationForm
@@ -29,18 +31,24 @@ def gallery(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def creation_new(request):
-    form = CreationForm(request.POST or None, request.FILES or None)
+    plan = plan_for(user=request.user)
+    form = CreationForm(request.POST or None, request.FILES or None, limits=plan.job_limits())
     if request.method == "POST" and form.is_valid():
-        creation = services.creation_create(
-            owner=request.user,
-            photo=form.cleaned_data["photo"],
-            title=form.cleaned_data["title"],
-            aspect_ratio=form.cleaned_data["aspect_ratio"],
-            engine=form.cleaned_data["engine"],
-            params=form.params(),
-        )
-        return redirect(creation)
-    return render(request, "studio/new.html", {"form": form}, status=400 if form.errors else 200)
+        try:
+            creation = services.creation_create(
+                owner=request.user,
+                photo=form.cleaned_data["photo"],
+                title=form.cleaned_data["title"],
+                aspect_ratio=form.cleaned_data["aspect_ratio"],
+                engine=form.cleaned_data["engine"],
+                params=form.params(),
+            )
+        except (NoCreditsLeft, EngineError) as error:  # the plan or the engines changed since the form was shown
+            form.add_error(None, str(error))
+        else:
+            return redirect(creation)
+    context = {"form": form, "plan": plan, "credits": credit_balance(user=request.user, plan=plan)}
+    return render(request, "studio/new.html", context, status=400 if form.errors else 200)
 
 
 @require_GET
@@ -80,7 +88,7 @@ def creation_retry(request, creation_id):
     creation = selectors.creation_get_owned(user=request.user, creation_id=creation_id)
     try:
         services.creation_retry(creation=creation)
-    except ValueError as error:
+    except (ValueError, NoCreditsLeft) as error:
         messages.error(request, str(error))
     except EngineError as error:
         messages.error(request, f"It cannot be made again right now: {error}")

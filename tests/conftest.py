@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+# The Stripe emulator's session-wide `stripe_emulator` fixture.
+pytest_plugins = ["tests.stripe_emulator"]
+
 ROOT = Path(__file__).resolve().parent.parent
 CAT_PHOTO = Path(__file__).resolve().parent / "cat.jpg"
 
@@ -181,3 +184,59 @@ def finished_creation(make_creation, user):
     creation.refresh_from_db()
     assert creation.job.state == "succeeded", creation.job.error_detail
     return creation
+
+
+@pytest.fixture
+def make_premium(db):
+    """Put a user on Premium as Stripe's webhooks would: a customer and an active subscription."""
+    from shop.models import BillingCustomer, Plan, Subscription
+
+    def make(user, status="active"):
+        customer, _ = BillingCustomer.objects.get_or_create(user=user, defaults={"stripe_customer_id": f"cus_test{user.pk}"})
+        return Subscription.objects.create(
+            user=user, stripe_subscription_id=f"sub_test{user.pk}_{status}", stripe_customer_id=customer.stripe_customer_id,
+            plan=Plan.objects.get(code="premium"), status=status,
+        )
+
+    return make
+
+
+SHIPPING = {"name": "Minji Kim", "address": {"line1": "12 Sejong-daero", "line2": "", "city": "Seoul", "state": "", "postal_code": "04524", "country": "KR"}}
+
+
+@pytest.fixture
+def stripe_api(stripe_emulator, settings, db):
+    """Our site wired to the Stripe emulator, as production is to Stripe (keys, API base), with
+    the demo frames and Premium's prices created in it by `stripe_setup`. No webhooks are sent
+    to us unless a test registers an endpoint."""
+    from django.core.management import call_command
+
+    from shop.models import Plan, PlanPrice
+
+    stripe_emulator.reset()
+    settings.STRIPE_SECRET_KEY = "sk_test_petmemories"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_test_petmemories"
+    settings.STRIPE_API_BASE = stripe_emulator.api_base
+    call_command("load_demo")
+    # Premium as the data migration makes it (a transactional test starts without it).
+    premium, _ = Plan.objects.get_or_create(code="premium", defaults={
+        "name": "Premium", "monthly_credits": 60, "max_height": 1080, "watermark": False, "gpu_engines": True, "priority": True, "sort_order": 1,
+    })
+    for interval, currency, amount in [("month", "KRW", 9900), ("year", "KRW", 99000), ("month", "USD", "7.99")]:
+        PlanPrice.objects.get_or_create(plan=premium, interval=interval, currency=currency, defaults={"amount": amount})
+    call_command("stripe_setup", verbosity=0)
+    return stripe_emulator
+
+
+def buy(client, user, sku, *, currency="KRW", quantity=1, **form):
+    """Put a frame in the cart and check out: the pending order, its Checkout page opened."""
+    from django.urls import reverse
+
+    from shop.models import FrameVariant, Order
+
+    client.force_login(user)
+    client.post(reverse("shop:currency"), {"currency": currency})
+    client.post(reverse("shop:cart-add"), {"variant": FrameVariant.objects.get(sku=sku).pk, "quantity": quantity})
+    response = client.post(reverse("shop:checkout"), form)
+    assert response.status_code == 302 and "/pay/cs_" in response.url, response.content.decode()[:2000]
+    return Order.objects.get(checkout_session_id=response.url.rsplit("/", 1)[1])

@@ -24,10 +24,30 @@ def test_every_model_of_ours_is_in_the_admin():
     assert ours and ours <= set(admin.site._registry)
 
 
-def test_every_changelist_renders_with_search_and_each_filter(admin_client, finished_creation):
+@pytest.fixture
+def shop_rows(user, make_premium):
+    """One row of every shop model, made as the shop makes them."""
+    from django.core.files.base import ContentFile
     from django.core.management import call_command
+    from django.utils import timezone
+
+    from shop.models import Cart, CartItem, FrameImage, FrameVariant, Order, OrderItem, Payment, StripeEvent
+    from tests.conftest import CAT_PHOTO
 
     call_command("loaddata", "demo_frames", verbosity=0)
+    variant = FrameVariant.objects.first()
+    image = FrameImage(frame=variant.frame, alt="The Mini on a shelf")
+    image.image.save("mini.jpg", ContentFile(CAT_PHOTO.read_bytes()))
+    cart = Cart.objects.create(owner=user, currency="KRW")
+    CartItem.objects.create(cart=cart, variant=variant, quantity=1, unit_price=variant.price_krw, currency="KRW")
+    order = Order.objects.create(customer=user, email=user.email, currency="KRW", subtotal=89000, total=89000, paid_at=timezone.now(), status="paid")
+    OrderItem.objects.create(order=order, variant=variant, description=str(variant), sku=variant.sku, unit_price=89000, quantity=1)
+    Payment.objects.create(order=order, kind="charge", stripe_id="pi_test", amount=89000, currency="KRW")
+    StripeEvent.objects.create(event_id="evt_test", type="charge.refunded", created=timezone.now())
+    make_premium(user)
+
+
+def test_every_changelist_renders_with_search_and_each_filter(admin_client, finished_creation, shop_rows):
     from generation.services import engines_report
 
     engines_report(worker="cpu@box:1", queues={"cpu"})

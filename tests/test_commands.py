@@ -109,13 +109,14 @@ def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
 
 @pytest.mark.django_db
 def test_load_demo_fills_an_empty_shop_once_and_keeps_staff_edits(capsys):
-    from shop.models import Frame
+    from shop.models import Frame, FrameVariant
 
     call_command("load_demo")
-    assert Frame.objects.filter(is_active=True).count() == 5
-    Frame.objects.filter(slug="mini-snow").update(price_usd="59.00")
+    assert Frame.objects.filter(is_active=True).count() == 4
+    assert FrameVariant.objects.filter(is_active=True, stock__gt=0).count() == 7
+    FrameVariant.objects.filter(sku="MINI-8-SNOW").update(price_usd="59.00")
     call_command("load_demo")
-    assert str(Frame.objects.get(slug="mini-snow").price_usd) == "59.00"
+    assert str(FrameVariant.objects.get(sku="MINI-8-SNOW").price_usd) == "59.00"
     assert "not loaded" in capsys.readouterr().out
 
 
@@ -124,7 +125,7 @@ def test_queues_reports_waiting_jobs_per_queue(make_creation, user, capsys):
     from generation.models import Job
 
     make_creation(user)
-    Job.objects.update(premium=True)
+    Job.objects.update(priority=True)
     make_creation(user)
     call_command("queues", "--timeout", "0.2")
     lines = capsys.readouterr().out.splitlines()

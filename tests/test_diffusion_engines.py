@@ -21,7 +21,7 @@ from generation.engines import EngineError, InvalidSettings, cogvideox_i2v, get_
 from generation.engines.base import crop_to_aspect
 from generation.models import Job
 from generation.photos import photo_normalize
-from generation.services import job_create, job_execute
+from generation.services import JobLimits, job_create, job_execute
 from tests.conftest import CAT_PHOTO, ROOT
 
 CAT = Image.open(CAT_PHOTO).convert("RGB")
@@ -166,8 +166,12 @@ def stored_photo(db):
     return default_storage.save("photos/test/chelsea.jpg", ContentFile(photo.jpeg))
 
 
+# What a Premium plan allows: the GPU engines.
+GPU_LIMITS = JobLimits(max_height=1080, gpu_engines=True, watermark=False, priority=True)
+
+
 def run_job(engine, source, params, owner) -> Job:
-    job = job_create(engine=engine, source=source, params=params, owner=owner)
+    job = job_create(engine=engine, source=source, params=params, owner=owner, limits=GPU_LIMITS)
     return job_execute(job_id=job.pk)
 
 
@@ -309,7 +313,7 @@ def test_a_cogvideox_job_asking_for_another_size_than_its_model_s_fails_with_the
 def test_a_gpu_job_is_refused_at_submission_when_the_engine_is_not_ready(settings, tmp_path, stored_photo, user):
     settings.GENERATION_MODELS_DIR = tmp_path
     with pytest.raises(EngineError, match="not available right now: no weights in"):
-        job_create(engine="svd-xt", source=stored_photo, params=SVD_KNOBS, owner=user)
+        job_create(engine="svd-xt", source=stored_photo, params=SVD_KNOBS, owner=user, limits=GPU_LIMITS)
 
 
 # --- Photo framing --------------------------------------------------------------------------

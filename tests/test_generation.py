@@ -153,7 +153,7 @@ def test_only_allowed_transitions_happen(queued_job, path):
 def test_a_worker_takes_premium_jobs_before_older_free_ones(make_creation, user):
     free = make_creation(user).job
     premium = make_creation(user).job
-    Job.objects.filter(pk=premium.pk).update(premium=True)
+    Job.objects.filter(pk=premium.pk).update(priority=True)
     first = services.job_run_next(queue="cpu", ticket="message-1")
     second = services.job_run_next(queue="cpu", ticket="message-2")
     assert (first.pk, second.pk) == (premium.pk, free.pk)
@@ -213,7 +213,7 @@ def test_a_worker_s_own_reason_is_shown_when_it_cannot_run_an_engine(db, setting
     availability = services.engine_availability(get_engine("svd-xt"))
     assert availability.reason == "no CUDA GPU on this worker (worker gpu0@box:42)"
     with pytest.raises(services.EngineNotReady, match="no CUDA GPU on this worker"):
-        services.job_settings(engine="svd-xt", params={})
+        services.job_settings(engine="svd-xt", params={}, limits=services.JobLimits(gpu_engines=True))
 
 
 def test_engines_report_records_this_process_for_its_queues(db):

@@ -172,7 +172,7 @@ def test_the_chosen_knobs_reach_the_job(owner_client, photo_bytes):
 @pytest.mark.parametrize(
     "knobs, field, message",
     [
-        ({"height": "1080"}, "height", "Free videos are up to 720p"),
+        ({"height": "1080"}, "height", "Your plan makes videos up to 720p"),
         ({"seconds": "20"}, "seconds", "less than or equal to 10"),
         ({"motion": "300"}, "motion", "less than or equal to 255"),
         ({"fps": "60"}, "fps", "Select a valid choice"),
@@ -186,7 +186,8 @@ def test_knobs_out_of_range_are_refused_on_the_form_and_nothing_is_kept(owner_cl
     assert not Creation.objects.exists() and stored_files() == []
 
 
-def test_gpu_engines_are_shown_unavailable_with_the_reason_and_refused(owner_client, photo_bytes, settings, tmp_path):
+def test_gpu_engines_are_shown_unavailable_with_the_reason_and_refused(owner_client, user, photo_bytes, settings, tmp_path, make_premium):
+    make_premium(user)
     settings.GENERATION_MODELS_DIR = tmp_path  # no weights, and no worker has said it can run them
     page = html.unescape(owner_client.get(reverse("studio:creation-new")).content.decode())
     assert 'value="svd-xt" disabled' in page

@@ -64,6 +64,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "shop.context_processors.shop",
             ],
         },
     },
@@ -160,6 +161,17 @@ STORAGES = {
     "default": storage_from_env(env),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# --- Shop and payments ------------------------------------------------------------------
+# Stripe (docs/payments.md). Without STRIPE_SECRET_KEY the shop shows its catalog and cart
+# but says payments are not set up. STRIPE_API_BASE points the client at an emulator in tests.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)  # seconds, as Stripe's own libraries
+# Absolute links in emails and for Stripe's redirects back to us.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SHOP_SHIPPING_COUNTRIES = env.list("SHOP_SHIPPING_COUNTRIES", default=["KR", "US"])
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost/")

@@ -63,7 +63,7 @@ def test_premium_jobs_go_first_with_dramatiq_too(dramatiq_worker, make_creation,
     try:
         free = make_creation(user).job
         premium = make_creation(user).job
-        Job.objects.filter(pk=premium.pk).update(premium=True)
+        Job.objects.filter(pk=premium.pk).update(priority=True)
     finally:
         os.killpg(dramatiq_worker.pid, signal.SIGCONT)
     wait_for(lambda: all(j.is_finished for j in Job.objects.all()), timeout=120, what="both jobs")

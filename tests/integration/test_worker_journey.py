@@ -53,13 +53,13 @@ def _make_job(user, **params):
     from django.core.files.storage import default_storage
 
     from generation.photos import photo_normalize
-    from generation.services import job_create
+    from generation.services import JobLimits, job_create
     from tests.conftest import CAT_PHOTO
 
     with CAT_PHOTO.open("rb") as handle:
         photo = photo_normalize(handle)
     source = default_storage.save("photos/worker-test.jpg", ContentFile(photo.jpeg))
-    return job_create(engine="living-photo", source=source, params=params, owner=user, premium=True)
+    return job_create(engine="living-photo", source=source, params=params, owner=user, limits=JobLimits(max_height=1080, priority=True, watermark=False))
 
 
 def _pool_children(pid: int) -> list[int]:

@@ -10,10 +10,10 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=2.0, help="Seconds to wait for workers to answer.")
 
     def handle(self, *args, timeout, **options):
-        self.stdout.write(f"{'queue':<6} {'queued':>6} {'premium':>7} {'running':>7} {'oldest wait':>12}  engines")
+        self.stdout.write(f"{'queue':<6} {'queued':>6} {'priority':>8} {'running':>7} {'oldest wait':>12}  engines")
         for row in queue_report():
             self.stdout.write(
-                f"{row['queue']:<6} {row['queued']:>6} {row['premium_queued']:>7} {row['running']:>7} "
+                f"{row['queue']:<6} {row['queued']:>6} {row['priority_queued']:>8} {row['running']:>7} "
                 f"{row['oldest_wait_s']:>10.1f} s  {', '.join(row['engines'])}"
             )
         from petmemories.celery import app
