@@ -96,7 +96,7 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["customer"]
     inlines = [OrderItemInline, PaymentInline]
-    actions = ["advance", "cancel", "refund"]
+    actions = ["advance", "cancel", "refund", "packing_slips"]
     readonly_fields = [
         "number", "customer", "email", "status", "currency", "subtotal", "shipping_cost", "total", "checkout_session_id",
         "payment_intent_id", "amount_paid", "amount_refunded", "paid_at", "in_production_at", "shipped_at", "delivered_at",
@@ -147,6 +147,12 @@ class OrderAdmin(admin.ModelAdmin):
             return None
         context = {**self.admin_site.each_context(request), "orders": queryset, "form": form, "opts": self.model._meta, "title": "Refund orders"}
         return render(request, "admin/shop/order/refund.html", context)
+
+
+    @admin.action(description="Print packing slips (a gift's shows no prices)")
+    def packing_slips(self, request, queryset):
+        orders = queryset.prefetch_related("items", "preload")
+        return render(request, "admin/shop/order/packing_slips.html", {"orders": orders, "title": "Packing slips"})
 
 
 # --- Premium, credits, Stripe ---------------------------------------------------------------

@@ -88,3 +88,21 @@ def test_staff_can_make_a_failed_video_again_from_the_admin(admin_client, make_c
     admin_client.post(reverse("admin:studio_creation_changelist"), {"action": "make_again", "_selected_action": [creation.pk]})
     assert Creation.objects.get(pk=creation.pk).job.state == Job.State.QUEUED
     assert Job.objects.count() == 2
+
+
+def test_packing_slips_show_prices_except_on_gifts(admin_client, user):
+    from shop.models import Order, OrderItem
+
+    def order(**fields):
+        made = Order.objects.create(customer=user, email=user.email, currency="KRW", subtotal=149000, total=149000, status="paid", ship_name="Lee Soonja", **fields)
+        OrderItem.objects.create(order=made, description="PetMemories Classic 10.1″ Walnut", sku="CLASSIC-10-WALNUT", unit_price=149000, quantity=1)
+        return made
+
+    gift, own = order(is_gift=True, gift_recipient_name="Grandma Lee", gift_message="Nabi, always"), order()
+    page = admin_client.post(reverse("admin:shop_order_changelist"), {"action": "packing_slips", "_selected_action": [gift.pk, own.pk]}).content.decode()
+    gift_slip = page[page.index(f'id="slip-{gift.number}"'):]
+    gift_slip = gift_slip[: gift_slip.index("</section>")]
+    own_slip = page[page.index(f'id="slip-{own.number}"'):]
+    own_slip = own_slip[: own_slip.index("</section>")]
+    assert "CLASSIC-10-WALNUT" in gift_slip and "₩" not in gift_slip and "Nabi, always" in gift_slip
+    assert "₩149,000" in own_slip

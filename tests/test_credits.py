@@ -156,3 +156,8 @@ def test_credit_months_follow_the_site_s_time_zone(settings):
     settings.TIME_ZONE = "Asia/Seoul"
     moment = datetime(2026, 11, 30, 16, 0, tzinfo=ZoneInfo("UTC"))
     assert credit_month(moment) == "2026-12"  # already the 1st of December in Seoul
+
+
+def test_the_upload_page_says_how_many_videos_are_left(owner_client, make_creation, user):
+    make_creation(user)
+    assert "4 videos left this month on Free." in owner_client.get(reverse("studio:creation-new")).content.decode()
