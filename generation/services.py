@@ -27,6 +27,7 @@ from .dispatch import dispatch, time_limit_errors
 from .engines import Engine, EngineError, EngineNotReady, InvalidSettings, Readiness, RenderSettings, all_engines, get_engine
 from .models import EngineReport, Job
 from .rendering import render_files
+from .signals import job_finished
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +167,7 @@ def job_transition(*, job_id: int, to: str, error: str = "", error_detail: str =
     if to in Job.FINISHED_STATES:
         # The owner's credit is consumed or given back in the same transaction as the state.
         credit_settle(job=job)
+        transaction.on_commit(lambda: job_finished.send(sender=Job, job_id=job.pk, state=to))
     return job
 
 

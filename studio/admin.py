@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from generation.engines import EngineError
 
 from . import services
-from .models import Creation
+from .models import Creation, ShareReport
 
 
 @admin.register(Creation)
@@ -47,3 +47,37 @@ class CreationAdmin(admin.ModelAdmin):
             except (ValueError, EngineError) as error:
                 self.message_user(request, f"{creation}: {error}", messages.WARNING)
         self.message_user(request, f"Queued {done} video(s) again.", messages.SUCCESS)
+
+
+@admin.register(ShareReport)
+class ShareReportAdmin(admin.ModelAdmin):
+    """The queue of reported public pages: take one down (the owner is told) or dismiss it."""
+
+    list_display = ["creation", "reason", "outcome", "page", "created_at", "handled_by"]
+    list_filter = ["outcome", "reason", "created_at"]
+    search_fields = ["creation__title", "creation__owner__email", "details"]
+    list_select_related = ["creation", "handled_by"]
+    readonly_fields = ["creation", "reason", "details", "reporter", "outcome", "handled_by", "handled_at", "created_at", "page"]
+    exclude = ["reporter_key"]
+    actions = ["take_down", "dismiss"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Public page")
+    def page(self, report):
+        if report.creation.is_shared:
+            return format_html('<a href="{}" target="_blank">Open</a>', report.creation.get_share_url())
+        return "taken down" if report.creation.taken_down_at else "off"
+
+    @admin.action(description="Take the reported pages down (their owners are emailed)")
+    def take_down(self, request, queryset):
+        for report in queryset.select_related("creation"):
+            services.share_take_down(report=report, staff=request.user)
+        self.message_user(request, f"{queryset.count()} page(s) taken down.", messages.SUCCESS)
+
+    @admin.action(description="Dismiss the selected reports")
+    def dismiss(self, request, queryset):
+        for report in queryset:
+            services.share_report_dismiss(report=report, staff=request.user)
+        self.message_user(request, "Dismissed.", messages.SUCCESS)

@@ -26,6 +26,10 @@ class Creation(models.Model):
     )
     is_shared = models.BooleanField(default=False)
     share_token = models.CharField(max_length=43, unique=True, null=True, blank=True, editable=False)
+    share_views = models.PositiveIntegerField(default=0, editable=False, help_text="Visits to the public page by others than its owner.")
+    taken_down_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Staff took the public page down after a report; it cannot be shared again."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -45,3 +49,36 @@ class Creation(models.Model):
 
     def get_share_url(self):
         return reverse("studio:share", args=[self.share_token]) if self.is_shared else None
+
+
+class ShareReport(models.Model):
+    """Someone's report of a public page; staff decide in the admin's queue."""
+
+    class Reason(models.TextChoices):
+        NOT_A_PET = "not_a_pet", "It is not a pet"
+        OFFENSIVE = "offensive", "Offensive or disturbing"
+        PRIVACY = "privacy", "It shows me or my home without my consent"
+        COPYRIGHT = "copyright", "It is my photo, used without permission"
+        OTHER = "other", "Something else"
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", "Waiting for staff"
+        TAKEN_DOWN = "taken_down", "Page taken down"
+        DISMISSED = "dismissed", "Dismissed"
+
+    creation = models.ForeignKey(Creation, on_delete=models.CASCADE, related_name="reports")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    details = models.TextField(blank=True, max_length=1000)
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reporter_key = models.CharField(max_length=64, db_index=True, help_text="Who reported (account or session), hashed: one report each.")
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.OPEN, db_index=True)
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    handled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["creation", "reporter_key"], name="one_report_per_reporter")]
+
+    def __str__(self):
+        return f"{self.get_reason_display()}: {self.creation}"

@@ -1,14 +1,20 @@
+import hashlib
 import secrets
 
+from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone
 
 from generation.photos import NormalizedPhoto
 from generation.services import job_create, job_settings
 from shop.selectors import plan_for
 from shop.services.credits import credit_reserve
 
-from .models import Creation
+from .models import Creation, ShareReport
 
 
 @transaction.atomic
@@ -30,9 +36,15 @@ def creation_create(*, owner, photo: NormalizedPhoto, title: str = "", aspect_ra
     return creation
 
 
+class SharingRefused(Exception):
+    """``str()`` tells the owner why."""
+
+
 def creation_set_shared(*, creation: Creation, shared: bool) -> Creation:
     """Turn the public link on or off. The token is kept, so turning sharing back on revives
     the same link; while off, the link answers 404."""
+    if shared and creation.taken_down_at:
+        raise SharingRefused("Our staff took this video's public page down after a report, so it cannot be shared again.")
     if shared and not creation.share_token:
         creation.share_token = secrets.token_urlsafe(24)
     creation.is_shared = shared
@@ -54,3 +66,64 @@ def creation_retry(*, creation: Creation) -> Creation:
     creation.save(update_fields=["job"])
     credit_reserve(user=creation.owner, job=creation.job, plan=plan)
     return creation
+
+
+def creation_rotate_share_link(*, creation: Creation) -> Creation:
+    """Give the public page a new address; the old link stops working at once."""
+    if not creation.is_shared:
+        raise SharingRefused("Turn the public link on first.")
+    creation.share_token = secrets.token_urlsafe(24)
+    creation.save(update_fields=["share_token"])
+    return creation
+
+
+def share_view_record(*, creation: Creation, viewer) -> None:
+    """Count a visit to the public page, unless it is the owner looking at it."""
+    if viewer.is_authenticated and viewer.pk == creation.owner_id:
+        return
+    Creation.objects.filter(pk=creation.pk).update(share_views=F("share_views") + 1)
+
+
+def share_report_create(*, creation: Creation, reason: str, details: str, reporter, session_key: str) -> tuple[ShareReport, bool]:
+    """File a report on a public page, once per person (account, or browser session)."""
+    who = f"user:{reporter.pk}" if reporter.is_authenticated else f"session:{session_key}"
+    key = hashlib.sha256(f"{settings.SECRET_KEY}:{who}".encode()).hexdigest()
+    return ShareReport.objects.get_or_create(
+        creation=creation, reporter_key=key,
+        defaults={"reason": reason, "details": details, "reporter": reporter if reporter.is_authenticated else None},
+    )
+
+
+@transaction.atomic
+def share_take_down(*, report: ShareReport, staff) -> Creation:
+    """Take the reported page down: the link stops working, it cannot be shared again, every
+    open report on it is closed, and the owner is told why by email."""
+    creation = Creation.objects.select_for_update().get(pk=report.creation_id)
+    now = timezone.now()
+    creation.is_shared, creation.taken_down_at = False, now
+    creation.save(update_fields=["is_shared", "taken_down_at"])
+    ShareReport.objects.filter(creation=creation, outcome=ShareReport.Outcome.OPEN).update(
+        outcome=ShareReport.Outcome.TAKEN_DOWN, handled_by=staff, handled_at=now
+    )
+    context = {"creation": creation, "reason": report.get_reason_display(), "site_url": settings.SITE_URL}
+    transaction.on_commit(lambda: send_mail(
+        render_to_string("studio/email/taken_down_subject.txt", context).strip(),
+        render_to_string("studio/email/taken_down.txt", context), None, [creation.owner.email],
+    ))
+    return creation
+
+
+def share_report_dismiss(*, report: ShareReport, staff) -> None:
+    ShareReport.objects.filter(pk=report.pk, outcome=ShareReport.Outcome.OPEN).update(
+        outcome=ShareReport.Outcome.DISMISSED, handled_by=staff, handled_at=timezone.now()
+    )
+
+
+def creation_notify_ready(*, job_id: int) -> None:
+    """Email the owner that their video is ready, with a link to it."""
+    for creation in Creation.objects.select_related("owner", "job").filter(job_id=job_id, job__state="succeeded"):
+        context = {"creation": creation, "site_url": settings.SITE_URL}
+        send_mail(
+            render_to_string("studio/email/ready_subject.txt", context).strip(),
+            render_to_string("studio/email/ready.txt", context), None, [creation.owner.email],
+        )

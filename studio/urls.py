@@ -9,8 +9,10 @@ urlpatterns = [
     path("studio/<uuid:creation_id>/", views.creation_detail, name="creation-detail"),
     path("studio/<uuid:creation_id>/status/", views.creation_status, name="creation-status"),
     path("studio/<uuid:creation_id>/share/", views.creation_share, name="creation-share"),
+    path("studio/<uuid:creation_id>/share/new-link/", views.creation_share_rotate, name="creation-share-rotate"),
     path("studio/<uuid:creation_id>/retry/", views.creation_retry, name="creation-retry"),
     path("studio/<uuid:creation_id>/<str:kind>/", views.creation_media, name="creation-media"),
     path("s/<str:token>/", views.share, name="share"),
+    path("s/<str:token>/report/", views.share_report, name="share-report"),
     path("s/<str:token>/<str:kind>/", views.share_media, name="share-media"),
 ]

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -12,6 +13,7 @@ from shop.services.credits import NoCreditsLeft
 from . import selectors, services
 from .forms import CreationForm
 from .media import private_file_response
+from .models import ShareReport
 
 # What a visitor may fetch: the field on the job (or the creation, for the photo) and the
 # file name a download gets.
@@ -77,8 +79,25 @@ def creation_media(request, creation_id, kind):
 def creation_share(request, creation_id):
     creation = selectors.creation_get_owned(user=request.user, creation_id=creation_id)
     shared = request.POST.get("shared") == "on"
-    services.creation_set_shared(creation=creation, shared=shared)
-    messages.success(request, "Your public link is on." if shared else "Your public link is off; it no longer works.")
+    try:
+        services.creation_set_shared(creation=creation, shared=shared)
+    except services.SharingRefused as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Your public link is on." if shared else "Your public link is off; it no longer works.")
+    return redirect(creation)
+
+
+@login_required
+@require_POST
+def creation_share_rotate(request, creation_id):
+    creation = selectors.creation_get_owned(user=request.user, creation_id=creation_id)
+    try:
+        services.creation_rotate_share_link(creation=creation)
+    except services.SharingRefused as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Your public link has a new address; the old one no longer works.")
     return redirect(creation)
 
 
@@ -98,7 +117,32 @@ def creation_retry(request, creation_id):
 @require_GET
 def share(request, token):
     creation = selectors.creation_get_shared(token=token)
-    return render(request, "studio/share.html", {"creation": creation, "job": creation.job})
+    services.share_view_record(creation=creation, viewer=request.user)
+    if not request.user.is_authenticated:
+        # "Make your own" carries where the visitor came from into sign-up.
+        request.session.setdefault("referral", {"source": "share", "creation": str(creation.pk)})
+    return render(request, "studio/share.html", {"creation": creation, "job": creation.job, "report_form": ReportForm()})
+
+
+class ReportForm(forms.Form):
+    reason = forms.ChoiceField(choices=ShareReport.Reason.choices, widget=forms.RadioSelect)
+    details = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@require_POST
+def share_report(request, token):
+    creation = selectors.creation_get_shared(token=token)
+    form = ReportForm(request.POST)
+    if not form.is_valid():
+        return render(request, "studio/share.html", {"creation": creation, "job": creation.job, "report_form": form}, status=400)
+    if not request.session.session_key:
+        request.session.save()
+    services.share_report_create(
+        creation=creation, reason=form.cleaned_data["reason"], details=form.cleaned_data["details"],
+        reporter=request.user, session_key=request.session.session_key,
+    )
+    messages.success(request, "Thank you. Our staff will look at this page.")
+    return redirect("studio:share", token=token)
 
 
 @require_GET

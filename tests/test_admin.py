@@ -48,6 +48,9 @@ def shop_rows(user, make_premium):
 
 
 def test_every_changelist_renders_with_search_and_each_filter(admin_client, finished_creation, shop_rows):
+    from studio.models import ShareReport
+
+    ShareReport.objects.create(creation=finished_creation, reason="other", reporter_key="a-visitor")
     from generation.services import engines_report
 
     engines_report(worker="cpu@box:1", queues={"cpu"})

@@ -1,0 +1,110 @@
+"""Public pages that unfurl, count their visitors, can be moved or reported, and are taken down
+by staff; and the email that says a video is ready."""
+import re
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from generation.services import job_execute
+from studio.models import Creation, ShareReport
+
+pytestmark = pytest.mark.django_db
+
+
+def share(owner_client, creation) -> str:
+    owner_client.post(reverse("studio:creation-share", args=[creation.pk]), {"shared": "on"})
+    creation.refresh_from_db()
+    return creation.get_share_url()
+
+
+def meta(page: str, name: str) -> str:
+    match = re.search(rf'<meta (?:property|name)="{re.escape(name)}" content="([^"]*)"', page)
+    assert match, f"no {name} meta tag"
+    return match.group(1)
+
+
+def test_a_shared_page_unfurls_with_title_poster_and_video(owner_client, finished_creation):
+    url = share(owner_client, finished_creation)
+    page = Client().get(url).content.decode()
+    assert meta(page, "og:title") == "Chelsea"
+    assert meta(page, "og:url") == f"http://testserver{url}"
+    assert meta(page, "og:image") == f"http://testserver{url}poster/" and meta(page, "og:image:width") == "240"
+    assert meta(page, "og:video") == f"http://testserver{url}video/" and meta(page, "og:video:type") == "video/mp4"
+    assert meta(page, "twitter:card") == "summary_large_image" and meta(page, "twitter:image").endswith("/poster/")
+    # What the tags point at is really there for a stranger.
+    assert Client().get(meta(page, "og:video").removeprefix("http://testserver"))["Content-Type"] == "video/mp4"
+    assert Client().get(meta(page, "og:image").removeprefix("http://testserver"))["Content-Type"] == "image/jpeg"
+
+
+def test_make_your_own_carries_where_the_visitor_came_from(owner_client, finished_creation):
+    url = share(owner_client, finished_creation)
+    visitor = Client()
+    page = visitor.get(url).content.decode()
+    assert f'{reverse("account_signup")}?from=share' in page
+    assert visitor.session["referral"] == {"source": "share", "creation": str(finished_creation.pk)}
+
+
+def test_visits_by_others_are_counted_and_the_owner_sees_the_count(owner_client, finished_creation):
+    url = share(owner_client, finished_creation)
+    for _ in range(3):
+        Client().get(url)
+    owner_client.get(url)  # the owner's own look does not count
+    assert Creation.objects.get(pk=finished_creation.pk).share_views == 3
+    assert "Watched 3 times by others." in owner_client.get(finished_creation.get_absolute_url()).content.decode()
+
+
+def test_a_new_address_retires_the_old_link_at_once(owner_client, finished_creation):
+    old = share(owner_client, finished_creation)
+    owner_client.post(reverse("studio:creation-share-rotate", args=[finished_creation.pk]))
+    finished_creation.refresh_from_db()
+    new = finished_creation.get_share_url()
+    assert new != old
+    assert Client().get(old).status_code == 404 and Client().get(f"{old}video/").status_code == 404
+    assert Client().get(new).status_code == 200
+
+
+def test_only_the_owner_can_move_the_link(finished_creation, other_user, owner_client):
+    share(owner_client, finished_creation)
+    stranger = Client()
+    stranger.force_login(other_user)
+    assert stranger.post(reverse("studio:creation-share-rotate", args=[finished_creation.pk])).status_code == 404
+
+
+def test_a_report_lands_in_the_staff_queue_once_per_person(owner_client, finished_creation):
+    url = share(owner_client, finished_creation)
+    visitor = Client()
+    visitor.get(url)
+    for _ in range(2):
+        response = visitor.post(reverse("studio:share-report", args=[finished_creation.share_token]), {"reason": "offensive", "details": "Not nice"})
+        assert response.status_code == 302
+    assert ShareReport.objects.get().reason == "offensive"
+    assert visitor.post(reverse("studio:share-report", args=[finished_creation.share_token]), {"reason": "made-up"}).status_code == 400
+    assert ShareReport.objects.count() == 1
+
+
+def test_staff_take_a_page_down_and_the_owner_is_told(owner_client, finished_creation, admin_client, django_capture_on_commit_callbacks):
+    url = share(owner_client, finished_creation)
+    Client().post(reverse("studio:share-report", args=[finished_creation.share_token]), {"reason": "privacy"})
+    report = ShareReport.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("admin:studio_sharereport_changelist"), {"action": "take_down", "_selected_action": [report.pk]})
+    assert Client().get(url).status_code == 404 and Client().get(f"{url}video/").status_code == 404
+    assert ShareReport.objects.get().outcome == "taken_down"
+    assert mail.outbox[-1].to == [finished_creation.owner.email] and "taken down" in mail.outbox[-1].subject
+    # The owner cannot simply switch it back on.
+    response = owner_client.post(reverse("studio:creation-share", args=[finished_creation.pk]), {"shared": "on"}, follow=True)
+    assert "cannot be shared again" in response.content.decode()
+    assert Client().get(url).status_code == 404
+
+
+def test_the_owner_is_emailed_when_the_video_is_ready_after_commit(make_creation, user, django_capture_on_commit_callbacks):
+    creation = make_creation(user)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job_execute(job_id=creation.job_id)
+    assert not mail.outbox  # nothing is sent before the transaction commits
+    for callback in callbacks:
+        callback()
+    assert [message.subject for message in mail.outbox] == ['Your PetMemories video "Chelsea" is ready']
+    assert creation.get_absolute_url() in mail.outbox[0].body
