@@ -5,6 +5,7 @@ PyAV, GIF through ffmpeg's two-pass palette (imageio-ffmpeg's binary), a JPEG po
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import queue
 import subprocess
@@ -103,6 +104,14 @@ def encode_gif(mp4_path: Path, gif_path: Path, *, fps: int = GIF_FPS, max_side: 
         check=True,
         capture_output=True,
     )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def save_poster(frame: np.ndarray, path: Path, *, quality: int = 88) -> None:

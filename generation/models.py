@@ -54,6 +54,8 @@ class Job(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     frame_count = models.PositiveIntegerField(null=True, blank=True)
     duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    video_sha256 = models.CharField(max_length=64, blank=True, help_text="Of the MP4, for frames to check their downloads.")
+    video_bytes = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -23,6 +23,7 @@ from PIL import Image
 
 from shop.services.credits import credit_settle
 
+from . import media
 from .dispatch import dispatch, time_limit_errors
 from .engines import Engine, EngineError, EngineNotReady, InvalidSettings, Readiness, RenderSettings, all_engines, get_engine
 from .models import EngineReport, Job
@@ -258,7 +259,7 @@ def _job_run(job: Job) -> Job:
             files = render_files(
                 engine, image, render_settings, Path(folder), _ProgressWriter(job.pk), watermark=job.watermark
             )
-            outputs = {}
+            outputs = {"video_sha256": media.file_sha256(files.mp4), "video_bytes": files.mp4.stat().st_size}
             for name, path in (("video", files.mp4), ("gif", files.gif), ("poster", files.poster)):
                 field = Job._meta.get_field(name)
                 with path.open("rb") as handle:

@@ -1,11 +1,19 @@
+import csv
+
 from django import forms
 from django.contrib import admin, messages
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from . import payments
 from .models import (
+    Attribution,
     BillingCustomer,
+    Campaign,
     Cart,
     CartItem,
     CreditEntry,
@@ -13,15 +21,20 @@ from .models import (
     Frame,
     FrameImage,
     FrameVariant,
+    LaunchMode,
     Order,
     OrderItem,
     Payment,
     Plan,
     PlanPrice,
+    PremiumTrial,
+    PromoCode,
+    Redemption,
     StripeEvent,
     Subscription,
 )
 from .money import format_money
+from .selectors import campaign_report
 from .services.orders import OrderError, order_advance, order_cancel, order_refund
 
 # --- Catalog ------------------------------------------------------------------------------
@@ -96,7 +109,7 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["customer"]
     inlines = [OrderItemInline, PaymentInline]
-    actions = ["advance", "cancel", "refund", "packing_slips"]
+    actions = ["advance", "cancel", "refund", "packing_slips", "make_frames"]
     readonly_fields = [
         "number", "customer", "email", "status", "currency", "subtotal", "shipping_cost", "total", "checkout_session_id",
         "payment_intent_id", "amount_paid", "amount_refunded", "paid_at", "in_production_at", "shipped_at", "delivered_at",
@@ -148,6 +161,20 @@ class OrderAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "orders": queryset, "form": form, "opts": self.model._meta, "title": "Refund orders"}
         return render(request, "admin/shop/order/refund.html", context)
 
+
+    @admin.action(description="Make the frames: register each, preload its videos (tokens are shown once)")
+    def make_frames(self, request, queryset):
+        from studio.devices import PairingError, devices_provision_for_order
+
+        for order in queryset:
+            try:
+                registrations = devices_provision_for_order(order=order)
+            except PairingError as error:
+                self.message_user(request, str(error), messages.ERROR)
+                continue
+            tokens = "; ".join(f"{registration.device.pk}: {registration.token}" for registration in registrations)
+            whom = f"waiting for {order.gift_recipient_name} to accept" if order.is_gift else f"paired to {order.customer}"
+            self.message_user(request, f"{order}: {len(registrations)} frame(s), {whom}. Write each token onto its frame now: {tokens}", messages.SUCCESS)
 
     @admin.action(description="Print packing slips (a gift's shows no prices)")
     def packing_slips(self, request, queryset):
@@ -283,3 +310,153 @@ class PlanPriceAdmin(admin.ModelAdmin):
 class FrameImageAdmin(admin.ModelAdmin):
     list_display = ["__str__", "frame", "sort_order"]
     list_filter = ["frame"]
+
+
+# --- Campaigns and launch mode (the Marketing group's pages) --------------------------------
+
+
+class PromoCodeInline(admin.TabularInline):
+    model = PromoCode
+    extra = 0
+    fields = ["code", "is_active", "max_redemptions", "redemption_count"]
+    readonly_fields = ["redemption_count"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(redemption_count=Count("redemptions"))
+
+    @admin.display(description="Redeemed")
+    def redemption_count(self, code):
+        return getattr(code, "redemption_count", 0)
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "landing_link", "is_active", "starts_at", "ends_at", "grants", "landings", "redemption_count", "report_link"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug", "codes__code"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["landing_link", "landings", "report_link", "created_by", "created_at"]
+    inlines = [PromoCodeInline]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "landing_link", "description", "is_active", "starts_at", "ends_at", "landing_redirect"]}),
+        ("What it gives", {"fields": ["grants_credits", "grants_premium_days", "trial_plan"]}),
+        ("Limits", {"fields": ["max_redemptions", "max_redemptions_per_user"]}),
+        ("Results", {"fields": ["landings", "report_link", "created_by", "created_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("trial_plan").annotate(redemption_count=Count("redemptions"))
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="Landing link")
+    def landing_link(self, campaign):
+        return campaign.get_landing_url() if campaign.slug else "—"
+
+    @admin.display(description="Gives")
+    def grants(self, campaign):
+        return campaign.grants_display()
+
+    @admin.display(description="Redeemed", ordering="redemption_count")
+    def redemption_count(self, campaign):
+        return getattr(campaign, "redemption_count", 0)
+
+    @admin.display(description="Report")
+    def report_link(self, campaign):
+        if campaign.pk is None:
+            return "—"
+        return format_html('<a href="{}">Report</a>', reverse("admin:shop_campaign_report", args=[campaign.pk]))
+
+    def get_urls(self):
+        return [
+            path("<int:campaign_id>/report/", self.admin_site.admin_view(self.report_view), name="shop_campaign_report"),
+            path("<int:campaign_id>/report.csv", self.admin_site.admin_view(self.report_csv_view), name="shop_campaign_report_csv"),
+            *super().get_urls(),
+        ]
+
+    def _report(self, request, campaign_id) -> dict:
+        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        if not self.has_view_permission(request, campaign):
+            raise PermissionDenied
+        return campaign_report(campaign=campaign)
+
+    def report_view(self, request, campaign_id):
+        report = self._report(request, campaign_id)
+        top = max(stage["count"] for stage in report["funnel"]) or 1
+        chart = [{**stage, "width": round(360 * stage["count"] / top), "y": 8 + 34 * index} for index, stage in enumerate(report["funnel"])]
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "original": report["campaign"],
+            "title": f"Report: {report['campaign']}", "report": report, "chart": chart, "chart_height": 16 + 34 * len(chart),
+        }
+        return render(request, "admin/shop/campaign/report.html", context)
+
+    def report_csv_view(self, request, campaign_id):
+        report = self._report(request, campaign_id)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="campaign-{report["campaign"].slug}-report.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["stage", "people", "% of previous stage", "% of landed"])
+        for stage in report["funnel"]:
+            writer.writerow([stage["stage"], stage["count"], *("" if stage[key] is None else stage[key] for key in ("of_previous", "of_landed"))])
+        writer.writerow([])
+        writer.writerow(["currency", "paid frame orders", "paid", "refunded", "net"])
+        for row in report["revenue"]:
+            writer.writerow([row["currency"], row["orders"], row["paid"], row["refunded"], row["net"]])
+        writer.writerow([])
+        writer.writerow(["subscriptions", report["subscriptions"]])
+        writer.writerow(["redemptions", report["redemptions"]])
+        return response
+
+
+@admin.register(PromoCode)
+class PromoCodeAdmin(admin.ModelAdmin):
+    list_display = ["code", "campaign", "is_active", "max_redemptions", "redemption_count"]
+    list_filter = ["is_active", "campaign"]
+    search_fields = ["code", "campaign__name"]
+    list_select_related = ["campaign"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(redemption_count=Count("redemptions"))
+
+    @admin.display(description="Redeemed", ordering="redemption_count")
+    def redemption_count(self, code):
+        return code.redemption_count
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(ReadOnlyAdmin):
+    list_display = ["campaign", "user", "promo_code", "number", "created_at"]
+    list_filter = ["campaign"]
+    search_fields = ["campaign__name", "promo_code__code", "user__email"]
+    list_select_related = ["campaign", "user", "promo_code"]
+
+
+@admin.register(Attribution)
+class AttributionAdmin(ReadOnlyAdmin):
+    list_display = ["user", "source", "campaign", "utm_source", "utm_medium", "utm_campaign", "landed_at", "signed_up_at"]
+    list_filter = ["source", "campaign", "utm_source", "utm_medium"]
+    search_fields = ["user__email", "campaign__name", "utm_source", "utm_campaign"]
+    list_select_related = ["user", "campaign"]
+
+
+@admin.register(PremiumTrial)
+class PremiumTrialAdmin(admin.ModelAdmin):
+    list_display = ["user", "plan", "starts_at", "ends_at", "campaign"]
+    list_filter = ["plan", "campaign"]
+    search_fields = ["user__email", "campaign__name"]
+    list_select_related = ["user", "plan", "campaign"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(LaunchMode)
+class LaunchModeAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "is_on", "starts_at", "ends_at", "message"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not LaunchMode.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

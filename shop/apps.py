@@ -6,8 +6,10 @@ class ShopConfig(AppConfig):
     verbose_name = "Shop"
 
     def ready(self):
+        from allauth.account.signals import user_signed_up
         from django.contrib.auth.signals import user_logged_in
 
+        from .services.campaigns import attribution_record
         from .services.cart import cart_merge
 
         def merge_visitor_cart(sender, request, user, **kwargs):
@@ -15,4 +17,8 @@ class ShopConfig(AppConfig):
             if token:
                 cart_merge(session_key=token, user=user)
 
+        def attribute_sign_up(sender, request, user, **kwargs):
+            attribution_record(user=user, session=request.session if request is not None else {})
+
         user_logged_in.connect(merge_visitor_cart, dispatch_uid="shop.merge_visitor_cart", weak=False)
+        user_signed_up.connect(attribute_sign_up, dispatch_uid="shop.attribute_sign_up", weak=False)

@@ -1,7 +1,23 @@
-from django.db.models import Prefetch, QuerySet, Sum
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from .models import BONUS_BUCKET, CreditEntry, Frame, FrameVariant, Order, Plan, PlanPrice, Subscription
+from .models import (
+    BONUS_BUCKET,
+    Attribution,
+    Campaign,
+    CreditEntry,
+    Frame,
+    FrameVariant,
+    LaunchMode,
+    Order,
+    Plan,
+    PlanPrice,
+    PremiumTrial,
+    Subscription,
+)
+from .money import Currency, quantize
 
 
 def frame_list_active() -> QuerySet[Frame]:
@@ -32,10 +48,20 @@ def subscription_current(*, user) -> Subscription | None:
     return next((subscription for subscription in candidates if subscription.gives_plan(now)), None)
 
 
+def premium_trial_current(*, user) -> PremiumTrial | None:
+    """The trial that puts ``user`` on a plan now, if any (the best plan wins)."""
+    if not user.is_authenticated:
+        return None
+    now = timezone.now()
+    trials = PremiumTrial.objects.filter(user=user, starts_at__lte=now, ends_at__gt=now).select_related("plan")
+    return trials.order_by("-plan__sort_order", "-ends_at").first()
+
+
 def plan_for(*, user) -> Plan:
-    """The plan ``user`` is on: a subscription's while it is in good standing, else the default."""
-    subscription = subscription_current(user=user)
-    return subscription.plan if subscription else plan_default()
+    """The plan ``user`` is on: the better of a subscription in good standing and a running
+    trial (the subscription's on a tie), else the default."""
+    plans = [found.plan for found in (subscription_current(user=user), premium_trial_current(user=user)) if found]
+    return max(plans, key=lambda plan: plan.sort_order) if plans else plan_default()
 
 
 def plan_prices_for_sale(*, currency: str) -> QuerySet[PlanPrice]:
@@ -60,3 +86,56 @@ def order_list_for(*, user) -> QuerySet[Order]:
 
 def order_get_for(*, user, number: str) -> Order:
     return Order.objects.prefetch_related("items", "preload").get(customer=user, number=number)
+
+
+# --- Launch mode and campaigns ---------------------------------------------------------------
+
+
+def launch_mode_current(*, now=None) -> LaunchMode | None:
+    """The launch mode row while it is on and within its dates, else None."""
+    now = now or timezone.now()
+    window = (Q(starts_at__isnull=True) | Q(starts_at__lte=now)) & (Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+    return LaunchMode.objects.filter(window, is_on=True).first()
+
+
+def launch_mode_active(*, now=None) -> bool:
+    """Whether videos are free right now."""
+    return launch_mode_current(now=now) is not None
+
+
+# Our copy of a subscription holds only its present status; every status but these two is
+# reached only through having been active or trialing (they are a first payment that never went through).
+EVER_STARTED = [status for status in Subscription.Status.values if status not in ("incomplete", "incomplete_expired")]
+
+
+def _percent(part: int, whole: int) -> Decimal | None:
+    return (Decimal(100) * part / whole).quantize(Decimal("0.1")) if whole else None
+
+
+def campaign_report(*, campaign: Campaign) -> dict:
+    """The funnel of the people ``campaign`` brought (landed, signed up, made a first video,
+    bought a frame, subscribed) and what they paid, per currency (never added together)."""
+    signed_up = Attribution.objects.filter(campaign=campaign)
+    counts = [
+        ("Landed", Campaign.objects.values_list("landings", flat=True).get(pk=campaign.pk)),  # counted by UPDATE; the instance may be older
+        ("Signed up", signed_up.count()),
+        ("First creation", signed_up.filter(user__creations__isnull=False).values("user").distinct().count()),
+        ("Frame order", signed_up.filter(user__orders__paid_at__isnull=False).values("user").distinct().count()),
+        ("Subscription", signed_up.filter(user__subscriptions__status__in=EVER_STARTED).values("user").distinct().count()),
+    ]
+    funnel = [
+        {"stage": stage, "count": count, "of_previous": _percent(count, counts[index - 1][1]) if index else None, "of_landed": _percent(count, counts[0][1])}
+        for index, (stage, count) in enumerate(counts)
+    ]
+    paid_orders = Order.objects.filter(customer__attribution__campaign=campaign, paid_at__isnull=False)
+    totals = {row["currency"]: row for row in paid_orders.values("currency").annotate(orders=Count("pk"), paid=Sum("amount_paid"), refunded=Sum("amount_refunded"))}
+    revenue = []
+    for currency in Currency.values:
+        row = totals.get(currency, {})
+        paid, refunded = quantize(row.get("paid") or 0, currency), quantize(row.get("refunded") or 0, currency)
+        revenue.append({"currency": currency, "orders": row.get("orders", 0), "paid": paid, "refunded": refunded, "net": paid - refunded})
+    subscriptions = Subscription.objects.filter(user__attribution__campaign=campaign, status__in=EVER_STARTED).count()
+    return {
+        "campaign": campaign, "funnel": funnel, "revenue": revenue, "subscriptions": subscriptions,
+        "redemptions": campaign.redemptions.count(), "generated_at": timezone.now(),
+    }

@@ -18,5 +18,6 @@ urlpatterns = [
     path("premium/", views.premium, name="premium"),
     path("premium/subscribe/<int:price_id>/", views.subscribe, name="subscribe"),
     path("premium/manage/", views.billing_portal, name="billing-portal"),
+    path("redeem/", views.redeem, name="redeem"),
     path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
 ]

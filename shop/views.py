@@ -18,8 +18,9 @@ from studio.selectors import creation_list_for
 
 from . import payments, selectors
 from .context_processors import shop as shop_context
-from .models import FrameImage, Order, PlanPrice
+from .models import Campaign, FrameImage, Order, PlanPrice
 from .money import Currency
+from .services.campaigns import RedemptionRefused, campaign_landing_record, campaign_redeem
 from .services.cart import CartError, cart_add, cart_for, cart_review, cart_set_currency, cart_set_quantity
 from .services.orders import CheckoutProblem, Gift, order_checkout_start
 from .services.subscriptions import SubscriptionProblem, billing_portal_url, subscription_checkout_start
@@ -224,6 +225,7 @@ def premium(request):
         "plan": selectors.plan_for(user=request.user) if request.user.is_authenticated else selectors.plan_default(),
         "free_plan": selectors.plan_default(),
         "subscription": selectors.subscription_current(user=request.user),
+        "trial": selectors.premium_trial_current(user=request.user),
         "credits": selectors.credit_balance(user=request.user) if request.user.is_authenticated else None,
         "payments_ready": payments.is_configured(),
     }
@@ -253,6 +255,40 @@ def billing_portal(request):
     except (SubscriptionProblem, payments.PaymentError, payments.PaymentsNotConfigured) as error:
         messages.error(request, str(error))
         return redirect("shop:premium")
+
+
+# --- Campaigns ----------------------------------------------------------------------------
+
+
+@require_GET
+def campaign_landing(request, slug):
+    """A campaign's link (/c/<slug>/): remembered for the visitor's sign-up, then on to where the
+    campaign sends people."""
+    campaign = get_object_or_404(Campaign, slug=slug)
+    if not request.user.is_authenticated:
+        campaign_landing_record(campaign=campaign, session=request.session, params=request.GET)
+    target = campaign.landing_redirect
+    safe = url_has_allowed_host_and_scheme(target, {request.get_host()}) and target.startswith("/")
+    return redirect(target if safe else "account_signup")
+
+
+class RedeemForm(forms.Form):
+    code = forms.CharField(label="Promo code", max_length=40)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def redeem(request):
+    form = RedeemForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            redemption = campaign_redeem(user=request.user, code=form.cleaned_data["code"])
+        except RedemptionRefused as refusal:
+            form.add_error("code", str(refusal))
+        else:
+            messages.success(request, f"{redemption.campaign.name}: {redemption.campaign.grants_display()} added to your account.")
+            return redirect("shop:premium")
+    return render(request, "shop/redeem.html", {"form": form}, status=400 if form.errors else 200)
 
 
 # --- Stripe -------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from generation.engines import EngineError
 
 from . import services
-from .models import Creation, ShareReport
+from .models import Creation, Device, PlaylistItem, ShareReport
 
 
 @admin.register(Creation)
@@ -81,3 +81,38 @@ class ShareReportAdmin(admin.ModelAdmin):
         for report in queryset:
             services.share_report_dismiss(report=report, staff=request.user)
         self.message_user(request, "Dismissed.", messages.SUCCESS)
+
+
+class PlaylistItemInline(admin.TabularInline):
+    model = PlaylistItem
+    extra = 0
+    raw_id_fields = ["creation"]
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    """Frames: who owns each, what it plays, when it last asked. Tokens are never shown (only
+    their hashes are kept)."""
+
+    list_display = ["name", "id", "owner", "is_paired", "screen", "order", "last_seen_at", "registered_at"]
+    list_filter = ["registered_at", "last_seen_at"]
+    search_fields = ["=id", "name", "owner__email", "order__number"]
+    list_select_related = ["owner", "order"]
+    raw_id_fields = ["owner", "order"]
+    readonly_fields = ["id", "paired_at", "registered_at", "last_seen_at", "pairing_code", "pairing_expires_at"]
+    exclude = ["token_hash"]
+    inlines = [PlaylistItemInline]
+
+    @admin.display(boolean=True, description="Paired")
+    def is_paired(self, device):
+        return device.is_paired
+
+    @admin.display(description="Screen")
+    def screen(self, device):
+        return f"{device.screen_width}×{device.screen_height}"
+
+
+@admin.register(PlaylistItem)
+class PlaylistItemAdmin(admin.ModelAdmin):
+    list_display = ["creation", "device", "position", "added_at"]
+    raw_id_fields = ["creation", "device"]

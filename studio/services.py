@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from generation.photos import NormalizedPhoto
 from generation.services import job_create, job_settings
-from shop.selectors import plan_for
+from shop.selectors import launch_mode_active, plan_for
 from shop.services.credits import credit_reserve
 
 from .models import Creation, ShareReport
@@ -32,7 +32,8 @@ def creation_create(*, owner, photo: NormalizedPhoto, title: str = "", aspect_ra
     creation.save()
     creation.job = job_create(engine=engine, source=creation.photo.name, params=params, owner=owner, limits=plan.job_limits())
     creation.save(update_fields=["job"])
-    credit_reserve(user=owner, job=creation.job, plan=plan)
+    if not launch_mode_active():  # launch mode makes videos free: nothing is reserved
+        credit_reserve(user=owner, job=creation.job, plan=plan)
     return creation
 
 
@@ -64,7 +65,8 @@ def creation_retry(*, creation: Creation) -> Creation:
         engine=previous.engine, source=previous.source.name, params=previous.params, owner=creation.owner, limits=plan.job_limits()
     )
     creation.save(update_fields=["job"])
-    credit_reserve(user=creation.owner, job=creation.job, plan=plan)
+    if not launch_mode_active():  # launch mode makes videos free: nothing is reserved
+        credit_reserve(user=creation.owner, job=creation.job, plan=plan)
     return creation
 
 

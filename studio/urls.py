@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import api, frame_views, views
 
 app_name = "studio"
 urlpatterns = [
@@ -12,6 +12,14 @@ urlpatterns = [
     path("studio/<uuid:creation_id>/share/new-link/", views.creation_share_rotate, name="creation-share-rotate"),
     path("studio/<uuid:creation_id>/retry/", views.creation_retry, name="creation-retry"),
     path("studio/<uuid:creation_id>/<str:kind>/", views.creation_media, name="creation-media"),
+    path("frames/", frame_views.frame_list, name="frame-list"),
+    path("frames/pair/", frame_views.frame_pair, name="frame-pair"),
+    path("frames/accept/<str:token>/", frame_views.frame_accept, name="frame-accept"),
+    path("frames/<uuid:device_id>/", frame_views.frame_detail, name="frame-detail"),
+    path("frames/<uuid:device_id>/unpair/", frame_views.frame_unpair, name="frame-unpair"),
+    path("api/frames/register", api.register, name="frame-register"),
+    path("api/frames/playlist", api.playlist, name="frame-playlist"),
+    path("api/frames/media/<str:link>/", api.media, name="frame-media"),
     path("s/<str:token>/", views.share, name="share"),
     path("s/<str:token>/report/", views.share_report, name="share-report"),
     path("s/<str:token>/<str:kind>/", views.share_media, name="share-media"),

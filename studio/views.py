@@ -7,7 +7,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from generation.engines import EngineError
-from shop.selectors import credit_balance, plan_for
+from shop.selectors import credit_balance, launch_mode_active, plan_for
 from shop.services.credits import NoCreditsLeft
 
 from . import selectors, services
@@ -49,7 +49,7 @@ def creation_new(request):
             form.add_error(None, str(error))
         else:
             return redirect(creation)
-    context = {"form": form, "plan": plan, "credits": credit_balance(user=request.user, plan=plan)}
+    context = {"form": form, "plan": plan, "credits": credit_balance(user=request.user, plan=plan), "launch_free": launch_mode_active()}
     return render(request, "studio/new.html", context, status=400 if form.errors else 200)
 
 

@@ -52,6 +52,16 @@ def ci_uses_real_services(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache():
+    """Counters kept in the cache (rate limits) start at zero in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Each test stores its files in a folder of its own."""
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -31,7 +31,21 @@ def shop_rows(user, make_premium):
     from django.core.management import call_command
     from django.utils import timezone
 
-    from shop.models import Cart, CartItem, FrameImage, FrameVariant, Order, OrderItem, Payment, StripeEvent
+    from shop.models import (
+        Campaign,
+        Cart,
+        CartItem,
+        FrameImage,
+        FrameVariant,
+        LaunchMode,
+        Order,
+        OrderItem,
+        Payment,
+        Plan,
+        PromoCode,
+        StripeEvent,
+    )
+    from shop.services.campaigns import attribution_record, campaign_redeem
     from tests.conftest import CAT_PHOTO
 
     call_command("loaddata", "demo_frames", verbosity=0)
@@ -45,12 +59,23 @@ def shop_rows(user, make_premium):
     Payment.objects.create(order=order, kind="charge", stripe_id="pi_test", amount=89000, currency="KRW")
     StripeEvent.objects.create(event_id="evt_test", type="charge.refunded", created=timezone.now())
     make_premium(user)
+    campaign = Campaign.objects.create(name="Spring walk", slug="spring-walk", grants_credits=3, grants_premium_days=7, trial_plan=Plan.objects.get(code="premium"))
+    PromoCode.objects.create(campaign=campaign, code="SPRING")
+    campaign_redeem(user=user, code="spring")  # a redemption, a credit grant and a Premium trial
+    attribution_record(user=user, session={})
+    LaunchMode.objects.get_or_create(pk=1)
 
 
 def test_every_changelist_renders_with_search_and_each_filter(admin_client, finished_creation, shop_rows):
     from studio.models import ShareReport
 
     ShareReport.objects.create(creation=finished_creation, reason="other", reporter_key="a-visitor")
+    from studio.devices import device_register, playlist_set
+
+    device = device_register(name="Hall").device
+    device.owner = finished_creation.owner
+    device.save()
+    playlist_set(device=device, creations=[finished_creation])
     from generation.services import engines_report
 
     engines_report(worker="cpu@box:1", queues={"cpu"})

@@ -1,2 +1,2 @@
 """The shop's writes, one module per area: cart, orders (checkout and fulfilment),
-subscriptions, credits, and the Stripe webhook handlers."""
+subscriptions, credits, campaigns, and the Stripe webhook handlers."""

@@ -1,0 +1,75 @@
+"""The frames' JSON API under /api/frames/ (see docs/frames.md).
+
+    POST /api/frames/register    → {device_id, token, pairing_code, ...}
+    GET  /api/frames/playlist    Authorization: Bearer <token> → {items: [...], ...} with an ETag
+    GET  /api/frames/media/<signed link>/   the video or poster, while the link is valid
+"""
+import json
+
+from django.core import signing
+from django.http import Http404, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from . import devices
+from .media import private_file_response
+
+SCREEN_LIMITS = (64, 8192)
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    response = JsonResponse({"error": message}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="petmemories-frames"'
+    return response
+
+
+@csrf_exempt  # a frame has no cookies or CSRF token; it proves itself with its bearer token
+@require_POST
+def register(request):
+    try:
+        body = json.loads(request.body or b"{}")
+        if not isinstance(body, dict):
+            raise ValueError
+        width, height = int(body.get("screen_width", 1920)), int(body.get("screen_height", 1080))
+        name = str(body.get("name", ""))
+    except (ValueError, TypeError):
+        return _error(400, "Send a JSON object: {\"name\": ..., \"screen_width\": ..., \"screen_height\": ...} (all optional).")
+    if not all(SCREEN_LIMITS[0] <= side <= SCREEN_LIMITS[1] for side in (width, height)):
+        return _error(400, f"screen_width and screen_height must be between {SCREEN_LIMITS[0]} and {SCREEN_LIMITS[1]} pixels.")
+    registration = devices.device_register(name=name, screen_width=width, screen_height=height)
+    device = registration.device
+    return JsonResponse({
+        "device_id": str(device.pk),
+        "token": registration.token,
+        "pairing_code": device.pairing_code,
+        "pairing_expires_at": device.pairing_expires_at.isoformat(),
+        "pair_at": request.build_absolute_uri("/frames/pair/"),
+        "playlist_url": request.build_absolute_uri("/api/frames/playlist"),
+    }, status=201)
+
+
+@require_GET
+def playlist(request):
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    device = devices.device_for_token(token.strip()) if scheme.lower() == "bearer" else None
+    if device is None:
+        return _error(401, "Unknown or revoked token. Register again and pair the frame.")
+    devices.device_refresh_pairing_code(device=device)
+    data, etag = devices.playlist_for(device=device, base_url=request.build_absolute_uri("/").rstrip("/"))
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponse(status=304)
+    else:
+        response = JsonResponse(data)
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@require_GET
+def media(request, link):
+    try:
+        _device, creation, kind = devices.media_for_link(link)
+    except (signing.BadSignature, KeyError, ValueError):
+        raise Http404("This link has expired or was never valid; fetch the playlist again.") from None
+    return private_file_response(request, getattr(creation.job, kind))

@@ -1,0 +1,269 @@
+"""Digital frames: registering, pairing, what they play, and the links they download from.
+
+The frame side speaks JSON under /api/frames/ (``studio/api.py``); the owner's side is a few
+pages under /frames/ (``studio/frame_views.py``). Both call these functions.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import Creation, Device, PlaylistItem
+
+PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen, typed by a person
+PAIRING_CODE_LENGTH = 6
+PAIRING_LIFETIME = timedelta(minutes=15)
+PAIRING_ATTEMPTS = 10  # per account per PAIRING_LIFETIME, so codes cannot be guessed
+# Download links live in windows of this many seconds and stay valid for two: a frame always
+# has at least one window to fetch in, and its playlist (and ETag) changes once a window.
+LINK_WINDOW_SECONDS = 6 * 3600
+POLL_SECONDS = 60
+GIFT_ACCEPT_DAYS = 60
+
+
+class PairingError(Exception):
+    """``str()`` tells the owner what went wrong."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    device: Device
+    token: str  # shown to the frame once; only its hash is kept
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_pairing_code() -> str:
+    return "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(PAIRING_CODE_LENGTH))
+
+
+def device_register(*, name: str = "", screen_width: int = 1920, screen_height: int = 1080) -> Registration:
+    """A new, unpaired frame with its token and a pairing code to show."""
+    token = secrets.token_urlsafe(32)
+    device = Device.objects.create(
+        name=(name or "My frame")[:60], screen_width=screen_width, screen_height=screen_height, token_hash=_hash(token),
+        pairing_code=_new_pairing_code(), pairing_expires_at=timezone.now() + PAIRING_LIFETIME,
+    )
+    return Registration(device=device, token=token)
+
+
+def device_for_token(token: str) -> Device | None:
+    """The frame a bearer token belongs to, or None (unknown, or unpaired since)."""
+    if not token:
+        return None
+    device = Device.objects.filter(token_hash=_hash(token)).first()
+    if device is not None:
+        Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
+    return device
+
+
+def device_refresh_pairing_code(*, device: Device) -> Device:
+    """An unpaired frame whose code has expired gets a new one the next time it asks."""
+    if device.is_paired or (device.pairing_expires_at and device.pairing_expires_at > timezone.now()):
+        return device
+    device.pairing_code, device.pairing_expires_at = _new_pairing_code(), timezone.now() + PAIRING_LIFETIME
+    device.save(update_fields=["pairing_code", "pairing_expires_at"])
+    return device
+
+
+@transaction.atomic
+def device_pair(*, user, code: str, name: str = "") -> Device:
+    """Pair the frame showing ``code`` to ``user``. Limited to PAIRING_ATTEMPTS tries."""
+    attempts_key = f"frame-pairing-attempts:{user.pk}"
+    cache.add(attempts_key, 0, timeout=int(PAIRING_LIFETIME.total_seconds()))
+    if cache.incr(attempts_key) > PAIRING_ATTEMPTS:
+        raise PairingError("Too many tries. Wait a quarter of an hour, then try the code on the frame's screen again.")
+    code = "".join(code.split()).upper()
+    device = Device.objects.select_for_update().filter(pairing_code=code, owner__isnull=True).first()
+    if device is None:
+        raise PairingError("No frame is showing that code. Check the code on the frame's screen.")
+    if device.pairing_expires_at is None or device.pairing_expires_at <= timezone.now():
+        raise PairingError("That code has expired. The frame shows a new one within a minute.")
+    device.owner, device.paired_at = user, timezone.now()
+    device.pairing_code = device.pairing_expires_at = None
+    if name:
+        device.name = name[:60]
+    device.save()
+    return device
+
+
+@transaction.atomic
+def device_unpair(*, device: Device) -> None:
+    """Forget the frame: its token stops working at once and its playlist is emptied. To use
+    it again it registers anew and is paired again."""
+    device.owner, device.token_hash, device.paired_at = None, None, None
+    device.pairing_code = device.pairing_expires_at = None
+    device.save()
+    device.playlist.all().delete()
+
+
+def device_update(*, device: Device, name: str, screen_width: int, screen_height: int, loop: bool, seconds_per_video: int) -> Device:
+    device.name, device.screen_width, device.screen_height = name, screen_width, screen_height
+    device.loop, device.seconds_per_video = loop, seconds_per_video
+    device.save(update_fields=["name", "screen_width", "screen_height", "loop", "seconds_per_video"])
+    return device
+
+
+@transaction.atomic
+def playlist_set(*, device: Device, creations: list[Creation]) -> None:
+    """What the frame plays, in this order: the owner's finished videos only (a gift's
+    preloaded videos stay until the owner changes the list)."""
+    allowed = {creation.pk for creation in creations if creation.owner_id == device.owner_id and creation.job and creation.job.state == "succeeded"}
+    device.playlist.all().delete()
+    PlaylistItem.objects.bulk_create(
+        PlaylistItem(device=device, creation=creation, position=index)
+        for index, creation in enumerate(creation for creation in creations if creation.pk in allowed)
+    )
+
+
+# --- The playlist and its links ------------------------------------------------------------
+
+
+def _window(now: float | None = None) -> int:
+    return int((now or time.time()) // LINK_WINDOW_SECONDS)
+
+
+def media_link(*, device: Device, creation: Creation, kind: str, window: int) -> str:
+    token = signing.dumps({"d": str(device.pk), "c": str(creation.pk), "k": kind, "w": window}, salt="frame-media", compress=True)
+    return reverse("studio:frame-media", args=[token])
+
+
+def media_for_link(token: str) -> tuple[Device, Creation, str]:
+    """The device, creation and file kind a download link names, if it is still valid and the
+    creation is still on that paired frame's playlist; raises signing.BadSignature otherwise."""
+    data = signing.loads(token, salt="frame-media")
+    if data.get("k") not in ("video", "poster") or _window() > int(data["w"]) + 1:
+        raise signing.BadSignature("expired")
+    item = PlaylistItem.objects.select_related("device", "creation__job").filter(
+        device_id=data["d"], creation_id=data["c"], device__owner__isnull=False
+    ).first()
+    if item is None or item.creation.job is None or item.creation.job.state != "succeeded":
+        raise signing.BadSignature("no longer on the playlist")
+    return item.device, item.creation, data["k"]
+
+
+def _checksum(job) -> tuple[str, int]:
+    """The MP4's SHA-256 and size, computed once for videos made before they were recorded."""
+    if not job.video_sha256:
+        digest, size = hashlib.sha256(), 0
+        with job.video.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+                size += len(block)
+        job.video_sha256, job.video_bytes = digest.hexdigest(), size
+        job.save(update_fields=["video_sha256", "video_bytes"])
+    return job.video_sha256, job.video_bytes
+
+
+def playlist_for(*, device: Device, base_url: str) -> tuple[dict, str]:
+    """The frame's playlist as JSON-ready data, and its ETag (unchanged while the list, the
+    settings and the link window are)."""
+    window = _window()
+    expires = datetime.fromtimestamp((window + 2) * LINK_WINDOW_SECONDS, tz=UTC)
+    screen_ratio = device.screen_width / device.screen_height
+    items = []
+    for item in device.playlist.select_related("creation__job"):
+        creation, job = item.creation, item.creation.job
+        if job is None or job.state != "succeeded" or not job.video:
+            continue
+        sha256, size = _checksum(job)
+        ratio = job.width / job.height
+        items.append({
+            "id": str(creation.pk),
+            "title": str(creation),
+            "url": base_url + media_link(device=device, creation=creation, kind="video", window=window),
+            "poster_url": base_url + media_link(device=device, creation=creation, kind="poster", window=window),
+            "content_type": "video/mp4",
+            "width": job.width,
+            "height": job.height,
+            "duration": job.duration,
+            "sha256": sha256,
+            "bytes": size,
+            # Same shape as the screen: fill it; otherwise show it whole, with bars.
+            "fit": "cover" if abs(ratio - screen_ratio) / screen_ratio < 0.05 else "contain",
+        })
+    data = {
+        "device_id": str(device.pk),
+        "paired": device.is_paired,
+        "name": device.name,
+        "pairing_code": None if device.is_paired else device.pairing_code,
+        "settings": {
+            "loop": device.loop, "seconds_per_video": device.seconds_per_video,
+            "screen": {"width": device.screen_width, "height": device.screen_height},
+        },
+        "items": items,
+        "links_expire_at": expires.isoformat(),
+        "poll_seconds": POLL_SECONDS,
+    }
+    stable = {**data, "items": [{key: value for key, value in entry.items() if key not in ("url", "poster_url")} for entry in items], "window": window}
+    etag = '"' + hashlib.sha256(json.dumps(stable, sort_keys=True).encode()).hexdigest()[:32] + '"'
+    return data, etag
+
+
+# --- Frames from the shop -------------------------------------------------------------------
+
+
+@transaction.atomic
+def devices_provision_for_order(*, order) -> list[Registration]:
+    """Make the frames of a paid order ready to ship: one device per frame, preloaded with the
+    order's chosen videos; paired to the buyer, or, for a gift, waiting for the recipient to
+    accept it by the emailed link. Returns the tokens to put on the frames (shown once)."""
+    if not order.is_paid:
+        raise PairingError(f"{order} is not paid.")
+    if order.devices.exists():
+        raise PairingError(f"The frames of {order} were made already.")
+    count = sum(item.quantity for item in order.items.all())
+    registrations = []
+    for index in range(count):
+        token = secrets.token_urlsafe(32)
+        device = Device.objects.create(
+            name=f"Frame {index + 1} of {order.number}" if count > 1 else "My frame", order=order, token_hash=_hash(token),
+            owner=None if order.is_gift else order.customer, paired_at=None if order.is_gift else timezone.now(),
+        )
+        PlaylistItem.objects.bulk_create(
+            PlaylistItem(device=device, creation=creation, position=position) for position, creation in enumerate(order.preload.all())
+        )
+        registrations.append(Registration(device=device, token=token))
+    if order.is_gift and order.gift_recipient_email:
+        link = settings.SITE_URL + reverse("studio:frame-accept", args=[signing.dumps(order.number, salt="frame-gift")])
+        context = {"order": order, "link": link, "days": GIFT_ACCEPT_DAYS}
+        transaction.on_commit(lambda: send_mail(
+            render_to_string("studio/email/gift_frame_subject.txt", context).strip(),
+            render_to_string("studio/email/gift_frame.txt", context), None, [order.gift_recipient_email],
+        ))
+    return registrations
+
+
+@transaction.atomic
+def devices_accept_gift(*, user, token: str) -> list[Device]:
+    """Pair a gift order's frames to the person who opened the emailed link."""
+    try:
+        number = signing.loads(token, salt="frame-gift", max_age=timedelta(days=GIFT_ACCEPT_DAYS))
+    except signing.BadSignature:
+        raise PairingError("This link is not valid any more. Ask the sender to contact us.") from None
+    devices = list(Device.objects.select_for_update().filter(order__number=number))
+    if not devices:
+        raise PairingError("The frame for this gift is not ready yet; try the link again when it arrives.")
+    if any(device.owner_id not in (None, user.pk) for device in devices):
+        raise PairingError("This gift was accepted already, by another account.")
+    now = timezone.now()
+    for device in devices:
+        if device.owner_id is None:
+            device.owner, device.paired_at = user, now
+            device.save(update_fields=["owner", "paired_at"])
+    return devices

@@ -1,0 +1,98 @@
+"""The owner's pages for their digital frames: pair, name, choose videos, unpair."""
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import devices, selectors
+from .models import Device
+
+
+class PairForm(forms.Form):
+    code = forms.CharField(label="The code on the frame's screen", max_length=12)
+    name = forms.CharField(label="Call it", max_length=60, required=False, initial="Living room")
+
+
+class FrameForm(forms.Form):
+    name = forms.CharField(max_length=60)
+    screen_width = forms.IntegerField(min_value=64, max_value=8192)
+    screen_height = forms.IntegerField(min_value=64, max_value=8192)
+    loop = forms.BooleanField(required=False, label="Play the videos over and over")
+    seconds_per_video = forms.IntegerField(min_value=5, max_value=3600, label="Seconds each video stays on screen")
+    creations = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple, label="Videos it plays")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["creations"].queryset = selectors.creation_list_for(user=user).filter(job__state="succeeded")
+
+
+def _owned(user, device_id) -> Device:
+    device = Device.objects.filter(pk=device_id, owner=user).first()
+    if device is None:
+        raise Http404("No such frame.")
+    return device
+
+
+@login_required
+@require_GET
+def frame_list(request):
+    return render(request, "studio/frames/list.html", {"devices": Device.objects.filter(owner=request.user)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def frame_pair(request):
+    form = PairForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = devices.device_pair(user=request.user, code=form.cleaned_data["code"], name=form.cleaned_data["name"])
+        except devices.PairingError as error:
+            form.add_error("code", str(error))
+        else:
+            messages.success(request, f"{device.name} is paired. Choose what it plays.")
+            return redirect(device)
+    return render(request, "studio/frames/pair.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def frame_detail(request, device_id):
+    device = _owned(request.user, device_id)
+    initial = {
+        "name": device.name, "screen_width": device.screen_width, "screen_height": device.screen_height, "loop": device.loop,
+        "seconds_per_video": device.seconds_per_video, "creations": [item.creation_id for item in device.playlist.all()],
+    }
+    form = FrameForm(request.POST if request.method == "POST" else None, initial=initial, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        devices.device_update(
+            device=device, name=data["name"], screen_width=data["screen_width"], screen_height=data["screen_height"],
+            loop=data["loop"], seconds_per_video=data["seconds_per_video"],
+        )
+        devices.playlist_set(device=device, creations=list(data["creations"]))
+        messages.success(request, f"{device.name} will play {len(data['creations'])} video(s); it picks this up within a minute.")
+        return redirect(device)
+    return render(request, "studio/frames/detail.html", {"device": device, "form": form, "playlist": device.playlist.select_related("creation")})
+
+
+@login_required
+@require_POST
+def frame_unpair(request, device_id):
+    device = _owned(request.user, device_id)
+    devices.device_unpair(device=device)
+    messages.success(request, f"{device.name} is unpaired; it no longer receives your videos.")
+    return redirect("studio:frame-list")
+
+
+@login_required
+@require_GET
+def frame_accept(request, token):
+    try:
+        accepted = devices.devices_accept_gift(user=request.user, token=token)
+    except devices.PairingError as error:
+        messages.error(request, str(error))
+        return redirect("studio:frame-list")
+    messages.success(request, f"Your gift is yours: {len(accepted)} frame(s) paired, with the videos chosen for you.")
+    return redirect("studio:frame-list")
