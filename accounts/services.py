@@ -1,6 +1,7 @@
 import secrets
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.db import transaction
 
 from .models import User
@@ -28,3 +29,12 @@ def admin_ensure(*, email: str, password: str | None = None) -> tuple[User, str 
         user=user, email__iexact=user.email, defaults={"email": user.email, "verified": True, "primary": True}
     )
     return user, new_password
+
+
+def user_language_remember(*, user: User, language: str | None) -> None:
+    """Write to ``user`` in ``language`` from now on (emails render in it); a language the site
+    does not offer is ignored."""
+    if language not in dict(settings.LANGUAGES) or user.language == language:
+        return
+    user.language = language
+    User.objects.filter(pk=user.pk).update(language=language)

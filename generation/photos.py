@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import pillow_heif
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 pillow_heif.register_heif_opener()
@@ -22,14 +24,19 @@ MAX_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # 50 megapixels: a 8192×6144 photo, far beyond any phone's
 MIN_SIDE = 256
 STORED_MAX_SIDE = 4096
-ACCEPTED = "JPEG, PNG, WebP or HEIC"
+ACCEPTED = _("JPEG, PNG, WebP or HEIC")
 # Pillow only tries these parsers; GIF is opened only to say why it is refused.
 _OPEN_FORMATS = ["JPEG", "PNG", "WEBP", "HEIF", "GIF"]
 _STILL_FORMATS = {"JPEG", "PNG", "WEBP", "HEIF"}
 
 
 class PhotoRejected(ValueError):
-    """The photo cannot be used; the message is shown to the customer as it is."""
+    """The photo cannot be used; the message is shown to the customer as it is (in the active language)."""
+
+
+class PhotoTooLarge(PhotoRejected):
+    def __init__(self):
+        super().__init__(gettext("The photo is larger than %(megabytes)d MB. Please upload a smaller one.") % {"megabytes": MAX_BYTES // (1024 * 1024)})
 
 
 @dataclass(frozen=True)
@@ -53,18 +60,18 @@ class NormalizedPhoto:
 def _read_limited(fileobj: BinaryIO) -> bytes:
     data = fileobj.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        raise PhotoRejected(f"The photo is larger than {MAX_BYTES // (1024 * 1024)} MB. Please upload a smaller one.")
+        raise PhotoTooLarge()
     if not data:
-        raise PhotoRejected("The file is empty.")
+        raise PhotoRejected(gettext("The file is empty."))
     return data
 
 
 def _refuse_documents(head: bytes) -> None:
     lowered = head.lstrip().lower()
     if lowered.startswith(b"%pdf"):
-        raise PhotoRejected(f"PDF documents can't be animated. Please upload a photo ({ACCEPTED}).")
+        raise PhotoRejected(gettext("PDF documents can't be animated. Please upload a photo (%(formats)s).") % {"formats": ACCEPTED})
     if lowered.startswith(b"<?xml") or lowered.startswith(b"<svg") or b"<svg" in lowered[:1024]:
-        raise PhotoRejected(f"SVG drawings can't be animated. Please upload a photo ({ACCEPTED}).")
+        raise PhotoRejected(gettext("SVG drawings can't be animated. Please upload a photo (%(formats)s).") % {"formats": ACCEPTED})
 
 
 def _open(data: bytes) -> Image.Image:
@@ -73,18 +80,19 @@ def _open(data: bytes) -> Image.Image:
         try:
             image = Image.open(io.BytesIO(data), formats=_OPEN_FORMATS)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise PhotoRejected("This image has far too many pixels to be a photo.") from None
+            raise PhotoRejected(gettext("This image has far too many pixels to be a photo.")) from None
         except (UnidentifiedImageError, OSError, ValueError):
-            raise PhotoRejected(f"This file isn't a photo we can read. Please upload {ACCEPTED}.") from None
+            raise PhotoRejected(gettext("This file isn't a photo we can read. Please upload %(formats)s.") % {"formats": ACCEPTED}) from None
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise PhotoRejected(
-            f"This image is {width}×{height} pixels, more than the {MAX_PIXELS // 1_000_000} megapixels we accept."
+            gettext("This image is %(width)d×%(height)d pixels, more than the %(megapixels)d megapixels we accept.")
+            % {"width": width, "height": height, "megapixels": MAX_PIXELS // 1_000_000}
         )
     if getattr(image, "is_animated", False) and image.format != "HEIF":
-        raise PhotoRejected("Animated images can't be used. Please upload a still photo.")
+        raise PhotoRejected(gettext("Animated images can't be used. Please upload a still photo."))
     if image.format not in _STILL_FORMATS:
-        raise PhotoRejected(f"{image.format} files can't be used. Please upload {ACCEPTED}.")
+        raise PhotoRejected(gettext("%(format)s files can't be used. Please upload %(formats)s.") % {"format": image.format, "formats": ACCEPTED})
     return image
 
 
@@ -97,7 +105,7 @@ def photo_normalize(fileobj: BinaryIO) -> NormalizedPhoto:
         image.load()
         image = ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise PhotoRejected("The photo seems to be cut off or damaged. Please upload it again.") from None
+        raise PhotoRejected(gettext("The photo seems to be cut off or damaged. Please upload it again.")) from None
 
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
@@ -108,7 +116,8 @@ def photo_normalize(fileobj: BinaryIO) -> NormalizedPhoto:
 
     if min(image.size) < MIN_SIDE:
         raise PhotoRejected(
-            f"The photo is only {image.width}×{image.height} pixels. Please use one at least {MIN_SIDE} pixels on each side."
+            gettext("The photo is only %(width)d×%(height)d pixels. Please use one at least %(minimum)d pixels on each side.")
+            % {"width": image.width, "height": image.height, "minimum": MIN_SIDE}
         )
     if max(image.size) > STORED_MAX_SIDE:
         image.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE), Image.Resampling.LANCZOS)

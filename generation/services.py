@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from PIL import Image
 
 from shop.services.credits import credit_settle
@@ -52,8 +53,9 @@ class JobLimits:
     gpu_engines: bool = False
     watermark: bool = True
     priority: bool = False
-TIMED_OUT = "This video took too long to make and was stopped. Please try a shorter or smaller one."
-GENERIC_FAILURE = "Something went wrong while making your video. Our team has been told; please try again."
+# A job's reason is stored in English; the creation page shows it in the visitor's language.
+TIMED_OUT = gettext_noop("This video took too long to make and was stopped. Please try a shorter or smaller one.")
+GENERIC_FAILURE = gettext_noop("Something went wrong while making your video. Our team has been told; please try again.")
 # Progress is written at most this often, so a fast render loop does not hammer the database.
 PROGRESS_MIN_INTERVAL = 0.5
 
@@ -99,13 +101,15 @@ def job_settings(*, engine: str, params: dict, limits: JobLimits = JobLimits()) 
     InvalidSettings (a knob out of range, or beyond the plan), UnknownEngine or EngineNotReady."""
     chosen = get_engine(engine)
     if chosen.queue == "gpu" and not limits.gpu_engines:
-        raise InvalidSettings(f"{chosen.label} comes with Premium.", field="engine")
+        raise InvalidSettings(gettext("%(engine)s comes with Premium.") % {"engine": chosen.label}, field="engine")
     readiness = engine_availability(chosen)
     if not readiness.ready:
-        raise EngineNotReady(f"{chosen.label} is not available right now: {readiness.reason}")
+        raise EngineNotReady(gettext("%(engine)s is not available right now: %(reason)s") % {"engine": chosen.label, "reason": readiness.reason})
     render_settings = chosen.settings(params)
     if render_settings.height > limits.max_height:
-        raise InvalidSettings(f"Your plan makes videos up to {limits.max_height}p; taller ones come with Premium.", field="height")
+        raise InvalidSettings(
+            gettext("Your plan makes videos up to %(height)dp; taller ones come with Premium.") % {"height": limits.max_height}, field="height"
+        )
     return render_settings
 
 

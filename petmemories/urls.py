@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import language_set
 from shop import views as shop_views
 from studio.views import home
 
@@ -15,7 +16,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, which also remembers a signed-in customer's choice for emails.
+    path("i18n/setlang/", language_set, name="set_language"),
     path("shop/", include("shop.urls")),
     path("c/<slug:slug>/", shop_views.campaign_landing, name="campaign-landing"),
     path("", include("studio.urls")),

@@ -8,6 +8,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from . import payments
 from .models import (
@@ -98,7 +100,9 @@ class PaymentInline(admin.TabularInline):
 
 
 class RefundForm(forms.Form):
-    amount = forms.DecimalField(min_value=0, decimal_places=2, required=False, help_text="Leave empty to refund everything not yet refunded.")
+    amount = forms.DecimalField(
+        label=_("Amount"), min_value=0, decimal_places=2, required=False, help_text=_("Leave empty to refund everything not yet refunded.")
+    )
 
 
 @admin.register(Order)
@@ -158,7 +162,7 @@ class OrderAdmin(admin.ModelAdmin):
             amount = form.cleaned_data["amount"] or None
             self._each(request, queryset, lambda order: order_refund(order=order, amount=amount), "refunded")
             return None
-        context = {**self.admin_site.each_context(request), "orders": queryset, "form": form, "opts": self.model._meta, "title": "Refund orders"}
+        context = {**self.admin_site.each_context(request), "orders": queryset, "form": form, "opts": self.model._meta, "title": gettext("Refund orders")}
         return render(request, "admin/shop/order/refund.html", context)
 
 
@@ -179,7 +183,7 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Print packing slips (a gift's shows no prices)")
     def packing_slips(self, request, queryset):
         orders = queryset.prefetch_related("items", "preload")
-        return render(request, "admin/shop/order/packing_slips.html", {"orders": orders, "title": "Packing slips"})
+        return render(request, "admin/shop/order/packing_slips.html", {"orders": orders, "title": gettext("Packing slips")})
 
 
 # --- Premium, credits, Stripe ---------------------------------------------------------------
@@ -389,7 +393,7 @@ class CampaignAdmin(admin.ModelAdmin):
         chart = [{**stage, "width": round(360 * stage["count"] / top), "y": 8 + 34 * index} for index, stage in enumerate(report["funnel"])]
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "original": report["campaign"],
-            "title": f"Report: {report['campaign']}", "report": report, "chart": chart, "chart_height": 16 + 34 * len(chart),
+            "title": gettext("Report: %(campaign)s") % {"campaign": report["campaign"]}, "report": report, "chart": chart, "chart_height": 16 + 34 * len(chart),
         }
         return render(request, "admin/shop/campaign/report.html", context)
 

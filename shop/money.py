@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import models
+from django.utils import translation
 
 # Stripe's zero-decimal currencies that we might sell in.
 ZERO_DECIMAL = {"KRW", "JPY", "VND"}
@@ -18,7 +19,12 @@ class Currency(models.TextChoices):
     USD = "USD", "$ USD"
 
 
-SYMBOLS = {"KRW": "₩", "USD": "$"}
+# How each language writes an amount; English's is the default. Koreans write won after the
+# number, and dollars as US$ so they are not mistaken for another dollar.
+MONEY_PATTERNS = {
+    "en": {"KRW": "₩{amount}", "USD": "${amount}"},
+    "ko": {"KRW": "{amount}원", "USD": "US${amount}"},
+}
 
 
 def exponent(currency: str) -> int:
@@ -40,9 +46,11 @@ def from_minor_units(value: int, currency: str) -> Decimal:
 
 
 def format_money(amount: Decimal, currency: str) -> str:
-    """₩39,000 · $19.99"""
-    places = exponent(currency)
-    return f"{SYMBOLS.get(currency.upper(), currency.upper() + ' ')}{quantize(amount, currency):,.{places}f}"
+    """In the active language: ₩39,000 · $19.99 in English, 39,000원 · US$19.99 in Korean."""
+    currency = currency.upper()
+    language = (translation.get_language() or "en").split("-")[0]
+    pattern = MONEY_PATTERNS.get(language, MONEY_PATTERNS["en"]).get(currency, currency + " {amount}")
+    return pattern.format(amount=f"{quantize(amount, currency):,.{exponent(currency)}f}")
 
 
 def currency_for_language(language: str | None) -> str:

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from .models import (
     BONUS_BUCKET,
@@ -28,8 +29,9 @@ def frame_list_active() -> QuerySet[Frame]:
 
 
 # The free plan, should the row be missing (a fresh test database flushed of its data
-# migration, say); staff edit it in the admin.
-FREE_PLAN = {"code": "free", "name": "Free", "monthly_credits": 5, "max_height": 720, "watermark": True, "gpu_engines": False, "priority": False}
+# migration, say); staff edit it in the admin. Pages show plan names translated: "Free" and
+# "Premium" are in the catalog.
+FREE_PLAN = {"code": "free", "name": gettext_noop("Free"), "monthly_credits": 5, "max_height": 720, "watermark": True, "gpu_engines": False, "priority": False}
 
 
 def plan_default() -> Plan:
@@ -116,12 +118,13 @@ def campaign_report(*, campaign: Campaign) -> dict:
     """The funnel of the people ``campaign`` brought (landed, signed up, made a first video,
     bought a frame, subscribed) and what they paid, per currency (never added together)."""
     signed_up = Attribution.objects.filter(campaign=campaign)
+    # The stages stay English in the CSV; the report page translates them.
     counts = [
-        ("Landed", Campaign.objects.values_list("landings", flat=True).get(pk=campaign.pk)),  # counted by UPDATE; the instance may be older
-        ("Signed up", signed_up.count()),
-        ("First creation", signed_up.filter(user__creations__isnull=False).values("user").distinct().count()),
-        ("Frame order", signed_up.filter(user__orders__paid_at__isnull=False).values("user").distinct().count()),
-        ("Subscription", signed_up.filter(user__subscriptions__status__in=EVER_STARTED).values("user").distinct().count()),
+        (gettext_noop("Landed"), Campaign.objects.values_list("landings", flat=True).get(pk=campaign.pk)),  # counted by UPDATE; the instance may be older
+        (gettext_noop("Signed up"), signed_up.count()),
+        (gettext_noop("First creation"), signed_up.filter(user__creations__isnull=False).values("user").distinct().count()),
+        (gettext_noop("Frame order"), signed_up.filter(user__orders__paid_at__isnull=False).values("user").distinct().count()),
+        (gettext_noop("Subscription"), signed_up.filter(user__subscriptions__status__in=EVER_STARTED).values("user").distinct().count()),
     ]
     funnel = [
         {"stage": stage, "count": count, "of_previous": _percent(count, counts[index - 1][1]) if index else None, "of_landed": _percent(count, counts[0][1])}

@@ -10,6 +10,8 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -69,7 +71,7 @@ def frame_image(request, image_id):
 def currency_switch(request):
     currency = request.POST.get("currency")
     if currency not in Currency.values:
-        return HttpResponse("Unknown currency.", status=400)
+        return HttpResponse(gettext("Unknown currency."), status=400)
     request.session["currency"] = currency
     cart = _cart(request)
     if cart is not None:
@@ -99,19 +101,19 @@ def cart_add_view(request):
     form = QuantityForm({"quantity": request.POST.get("quantity", 1)})
     try:
         if not form.is_valid() or form.cleaned_data["quantity"] < 1:
-            raise CartError("The quantity must be a whole number from 1 to 99.")
+            raise CartError(gettext("The quantity must be a whole number from 1 to 99."))
         variant_id = int(request.POST.get("variant", ""))
         cart = _cart(request, create=True)
         if cart.currency != _currency(request):
             cart_set_currency(cart=cart, currency=_currency(request))
         item = cart_add(cart=cart, variant_id=variant_id, quantity=form.cleaned_data["quantity"])
     except ValueError:
-        messages.error(request, "Choose a screen size and finish.")
+        messages.error(request, gettext("Choose a screen size and finish."))
         return redirect(request.POST.get("back") or "shop:catalog")
     except CartError as error:
         messages.error(request, str(error))
         return redirect("shop:cart")
-    messages.success(request, f"{item.variant} is in your cart.")
+    messages.success(request, gettext("%(frame)s is in your cart.") % {"frame": item.variant})
     return redirect("shop:cart")
 
 
@@ -122,7 +124,7 @@ def cart_update(request, item_id):
     if cart is None:
         raise Http404
     if not form.is_valid():
-        messages.error(request, "The quantity must be a whole number from 0 to 99.")
+        messages.error(request, gettext("The quantity must be a whole number from 0 to 99."))
         return redirect("shop:cart")
     try:
         cart_set_quantity(cart=cart, item_id=item_id, quantity=form.cleaned_data["quantity"])
@@ -135,11 +137,11 @@ def cart_update(request, item_id):
 
 
 class CheckoutForm(forms.Form):
-    is_gift = forms.BooleanField(label="This is a gift (ship it to someone else; no prices on the packing slip)", required=False)
-    gift_recipient_name = forms.CharField(label="Recipient's name", max_length=200, required=False)
-    gift_recipient_email = forms.EmailField(label="Recipient's email (optional)", required=False)
-    gift_message = forms.CharField(label="Gift message", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    preload = forms.ModelMultipleChoiceField(label="Videos to put on the frame", queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
+    is_gift = forms.BooleanField(label=_("This is a gift (ship it to someone else; no prices on the packing slip)"), required=False)
+    gift_recipient_name = forms.CharField(label=_("Recipient's name"), max_length=200, required=False)
+    gift_recipient_email = forms.EmailField(label=_("Recipient's email (optional)"), required=False)
+    gift_message = forms.CharField(label=_("Gift message"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    preload = forms.ModelMultipleChoiceField(label=_("Videos to put on the frame"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -148,7 +150,7 @@ class CheckoutForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("is_gift") and not cleaned.get("gift_recipient_name"):
-            self.add_error("gift_recipient_name", "Whom is it for? The name goes on the parcel.")
+            self.add_error("gift_recipient_name", gettext("Whom is it for? The name goes on the parcel."))
         return cleaned
 
     def gift(self) -> Gift | None:
@@ -164,7 +166,7 @@ def checkout(request):
     cart = _cart(request)
     review = cart_review(cart=cart) if cart else None
     if not review or not review.items:
-        messages.info(request, "Your cart is empty.")
+        messages.info(request, gettext("Your cart is empty."))
         return redirect("shop:catalog")
     form = CheckoutForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -273,7 +275,7 @@ def campaign_landing(request, slug):
 
 
 class RedeemForm(forms.Form):
-    code = forms.CharField(label="Promo code", max_length=40)
+    code = forms.CharField(label=_("Promo code"), max_length=40)
 
 
 @login_required
@@ -286,7 +288,9 @@ def redeem(request):
         except RedemptionRefused as refusal:
             form.add_error("code", str(refusal))
         else:
-            messages.success(request, f"{redemption.campaign.name}: {redemption.campaign.grants_display()} added to your account.")
+            messages.success(request, gettext("%(campaign)s: %(grants)s added to your account.") % {
+                "campaign": redemption.campaign.name, "grants": redemption.campaign.grants_display(),
+            })
             return redirect("shop:premium")
     return render(request, "shop/redeem.html", {"form": form}, status=400 if form.errors else 200)
 

@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+
+from petmemories.mail import mail_send
 
 from .models import Creation, Device, PlaylistItem
 
@@ -87,13 +88,13 @@ def device_pair(*, user, code: str, name: str = "") -> Device:
     attempts_key = f"frame-pairing-attempts:{user.pk}"
     cache.add(attempts_key, 0, timeout=int(PAIRING_LIFETIME.total_seconds()))
     if cache.incr(attempts_key) > PAIRING_ATTEMPTS:
-        raise PairingError("Too many tries. Wait a quarter of an hour, then try the code on the frame's screen again.")
+        raise PairingError(gettext("Too many tries. Wait a quarter of an hour, then try the code on the frame's screen again."))
     code = "".join(code.split()).upper()
     device = Device.objects.select_for_update().filter(pairing_code=code, owner__isnull=True).first()
     if device is None:
-        raise PairingError("No frame is showing that code. Check the code on the frame's screen.")
+        raise PairingError(gettext("No frame is showing that code. Check the code on the frame's screen."))
     if device.pairing_expires_at is None or device.pairing_expires_at <= timezone.now():
-        raise PairingError("That code has expired. The frame shows a new one within a minute.")
+        raise PairingError(gettext("That code has expired. The frame shows a new one within a minute."))
     device.owner, device.paired_at = user, timezone.now()
     device.pairing_code = device.pairing_expires_at = None
     if name:
@@ -241,10 +242,10 @@ def devices_provision_for_order(*, order) -> list[Registration]:
         registrations.append(Registration(device=device, token=token))
     if order.is_gift and order.gift_recipient_email:
         link = settings.SITE_URL + reverse("studio:frame-accept", args=[signing.dumps(order.number, salt="frame-gift")])
-        context = {"order": order, "link": link, "days": GIFT_ACCEPT_DAYS}
-        transaction.on_commit(lambda: send_mail(
-            render_to_string("studio/email/gift_frame_subject.txt", context).strip(),
-            render_to_string("studio/email/gift_frame.txt", context), None, [order.gift_recipient_email],
+        # We know nothing of the recipient's language; the buyer's is the best guess.
+        transaction.on_commit(lambda: mail_send(
+            template="studio/email/gift_frame", context={"order": order, "link": link, "days": GIFT_ACCEPT_DAYS},
+            to=order.gift_recipient_email, language=order.customer.language,
         ))
     return registrations
 
@@ -255,12 +256,12 @@ def devices_accept_gift(*, user, token: str) -> list[Device]:
     try:
         number = signing.loads(token, salt="frame-gift", max_age=timedelta(days=GIFT_ACCEPT_DAYS))
     except signing.BadSignature:
-        raise PairingError("This link is not valid any more. Ask the sender to contact us.") from None
+        raise PairingError(gettext("This link is not valid any more. Ask the sender to contact us.")) from None
     devices = list(Device.objects.select_for_update().filter(order__number=number))
     if not devices:
-        raise PairingError("The frame for this gift is not ready yet; try the link again when it arrives.")
+        raise PairingError(gettext("The frame for this gift is not ready yet; try the link again when it arrives."))
     if any(device.owner_id not in (None, user.pk) for device in devices):
-        raise PairingError("This gift was accepted already, by another account.")
+        raise PairingError(gettext("This gift was accepted already, by another account."))
     now = timezone.now()
     for device in devices:
         if device.owner_id is None:

@@ -1,8 +1,11 @@
 from django import forms
 from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from generation.engines import EngineError, InvalidSettings, RenderSettings, all_engines
-from generation.photos import ACCEPTED, MAX_BYTES, PhotoRejected, photo_normalize
+from generation.photos import ACCEPTED, MAX_BYTES, PhotoRejected, PhotoTooLarge, photo_normalize
 from generation.services import JobLimits, engine_availability, job_settings
 
 from .models import Creation
@@ -23,37 +26,37 @@ class SelectWithUnavailable(forms.Select):
         option = super().create_option(name, value, label, selected, index, subindex, attrs)
         if value in self.unavailable:
             option["attrs"]["disabled"] = True
-            option["label"] = f"{label} — unavailable: {self.unavailable[value]}"
+            option["label"] = gettext("%(option)s — unavailable: %(reason)s") % {"option": label, "reason": self.unavailable[value]}
         return option
 
 
 class CreationForm(forms.Form):
     photo = forms.FileField(
-        help_text=f"{ACCEPTED}, up to {MAX_BYTES // (1024 * 1024)} MB.",
+        label=_("Photo"), help_text=format_lazy(_("{formats}, up to {megabytes} MB."), formats=ACCEPTED, megabytes=MAX_BYTES // (1024 * 1024)),
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}),
     )
-    title = forms.CharField(max_length=80, required=False, label="Pet's name or caption")
-    engine = forms.ChoiceField(label="Style")
+    title = forms.CharField(max_length=80, required=False, label=_("Pet's name or caption"))
+    engine = forms.ChoiceField(label=_("Style"))
     aspect_ratio = forms.ChoiceField(
-        choices=Creation.AspectRatio.choices, initial="16:9", label="Frame shape",
-        help_text="Match your digital frame: 16:9 landscape, 9:16 portrait, and so on.",
+        choices=Creation.AspectRatio.choices, initial="16:9", label=_("Frame shape"),
+        help_text=_("Match your digital frame: 16:9 landscape, 9:16 portrait, and so on."),
     )
     height = forms.TypedChoiceField(
-        label="Resolution", coerce=int, initial=720, required=False, empty_value=None,
+        label=_("Resolution"), coerce=int, initial=720, required=False, empty_value=None,
         choices=[(480, "480p"), (720, "720p HD"), (1080, "1080p Full HD")],
     )
     motion = forms.IntegerField(
-        label="Motion", initial=127, required=False, min_value=int(LIMITS["motion"][0]), max_value=int(LIMITS["motion"][1]),
-        widget=forms.NumberInput(attrs={"type": "range", "step": 1}), help_text="From calm to lively.",
+        label=_("Motion"), initial=127, required=False, min_value=int(LIMITS["motion"][0]), max_value=int(LIMITS["motion"][1]),
+        widget=forms.NumberInput(attrs={"type": "range", "step": 1}), help_text=_("From calm to lively."),
     )
     seconds = forms.IntegerField(
-        label="Length (seconds)", initial=4, required=False, min_value=int(LIMITS["seconds"][0]), max_value=int(LIMITS["seconds"][1]),
+        label=_("Length (seconds)"), initial=4, required=False, min_value=int(LIMITS["seconds"][0]), max_value=int(LIMITS["seconds"][1]),
     )
-    fps = forms.TypedChoiceField(label="Smoothness", coerce=int, initial=24, required=False, empty_value=None, choices=[(12, "12 fps"), (24, "24 fps"), (30, "30 fps")])
-    loop = forms.BooleanField(label="Seamless loop", initial=True, required=False, help_text="For frames that play it over and over.")
+    fps = forms.TypedChoiceField(label=_("Smoothness"), coerce=int, initial=24, required=False, empty_value=None, choices=[(12, "12 fps"), (24, "24 fps"), (30, "30 fps")])
+    loop = forms.BooleanField(label=_("Seamless loop"), initial=True, required=False, help_text=_("For frames that play it over and over."))
     prompt = forms.CharField(
-        label="Describe the motion", required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="CogVideoX only; leave empty for a gentle, natural default.",
+        label=_("Describe the motion"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("CogVideoX only; leave empty for a gentle, natural default."),
     )
 
     def __init__(self, *args, limits: JobLimits = JobLimits(), **kwargs):
@@ -64,7 +67,7 @@ class CreationForm(forms.Form):
         for engine in engines:
             readiness = engine_availability(engine)
             if engine.queue == "gpu" and not limits.gpu_engines:
-                unavailable[engine.name] = "for Premium"
+                unavailable[engine.name] = gettext("for Premium")
             elif not readiness.ready:
                 unavailable[engine.name] = readiness.reason
         self.fields["engine"].choices = [(engine.name, engine.label) for engine in engines]
@@ -73,14 +76,14 @@ class CreationForm(forms.Form):
         self.fields["engine"].initial = default if default in available else next(iter(available), None)
         self.fields["engine"].widget = SelectWithUnavailable(choices=self.fields["engine"].choices, unavailable=unavailable)
         self.fields["height"].widget = SelectWithUnavailable(
-            choices=self.fields["height"].choices, unavailable={value: "for Premium" for value, _ in self.fields["height"].choices if value > limits.max_height}
+            choices=self.fields["height"].choices, unavailable={value: gettext("for Premium") for value, _label in self.fields["height"].choices if value > limits.max_height}
         )
         self.engine_descriptions = {engine.name: engine.description for engine in engines}
 
     def clean_photo(self):
         upload = self.cleaned_data["photo"]
         if upload.size > MAX_BYTES:
-            raise forms.ValidationError(f"The photo is larger than {MAX_BYTES // (1024 * 1024)} MB. Please upload a smaller one.")
+            raise forms.ValidationError(str(PhotoTooLarge()))
         try:
             return photo_normalize(upload)
         except PhotoRejected as rejected:

@@ -4,6 +4,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import devices, selectors
@@ -11,17 +13,17 @@ from .models import Device
 
 
 class PairForm(forms.Form):
-    code = forms.CharField(label="The code on the frame's screen", max_length=12)
-    name = forms.CharField(label="Call it", max_length=60, required=False, initial="Living room")
+    code = forms.CharField(label=_("The code on the frame's screen"), max_length=12)
+    name = forms.CharField(label=_("Call it"), max_length=60, required=False, initial=_("Living room"))
 
 
 class FrameForm(forms.Form):
-    name = forms.CharField(max_length=60)
-    screen_width = forms.IntegerField(min_value=64, max_value=8192)
-    screen_height = forms.IntegerField(min_value=64, max_value=8192)
-    loop = forms.BooleanField(required=False, label="Play the videos over and over")
-    seconds_per_video = forms.IntegerField(min_value=5, max_value=3600, label="Seconds each video stays on screen")
-    creations = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple, label="Videos it plays")
+    name = forms.CharField(label=_("Name"), max_length=60)
+    screen_width = forms.IntegerField(label=_("Screen width"), min_value=64, max_value=8192)
+    screen_height = forms.IntegerField(label=_("Screen height"), min_value=64, max_value=8192)
+    loop = forms.BooleanField(required=False, label=_("Play the videos over and over"))
+    seconds_per_video = forms.IntegerField(min_value=5, max_value=3600, label=_("Seconds each video stays on screen"))
+    creations = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple, label=_("Videos it plays"))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,7 +53,7 @@ def frame_pair(request):
         except devices.PairingError as error:
             form.add_error("code", str(error))
         else:
-            messages.success(request, f"{device.name} is paired. Choose what it plays.")
+            messages.success(request, gettext("%(frame)s is paired. Choose what it plays.") % {"frame": device.name})
             return redirect(device)
     return render(request, "studio/frames/pair.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -72,7 +74,12 @@ def frame_detail(request, device_id):
             loop=data["loop"], seconds_per_video=data["seconds_per_video"],
         )
         devices.playlist_set(device=device, creations=list(data["creations"]))
-        messages.success(request, f"{device.name} will play {len(data['creations'])} video(s); it picks this up within a minute.")
+        count = len(data["creations"])
+        messages.success(request, ngettext(
+            "%(frame)s will play %(count)d video; it picks this up within a minute.",
+            "%(frame)s will play %(count)d videos; it picks this up within a minute.",
+            count,
+        ) % {"frame": device.name, "count": count})
         return redirect(device)
     return render(request, "studio/frames/detail.html", {"device": device, "form": form, "playlist": device.playlist.select_related("creation")})
 
@@ -82,7 +89,7 @@ def frame_detail(request, device_id):
 def frame_unpair(request, device_id):
     device = _owned(request.user, device_id)
     devices.device_unpair(device=device)
-    messages.success(request, f"{device.name} is unpaired; it no longer receives your videos.")
+    messages.success(request, gettext("%(frame)s is unpaired; it no longer receives your videos.") % {"frame": device.name})
     return redirect("studio:frame-list")
 
 
@@ -94,5 +101,9 @@ def frame_accept(request, token):
     except devices.PairingError as error:
         messages.error(request, str(error))
         return redirect("studio:frame-list")
-    messages.success(request, f"Your gift is yours: {len(accepted)} frame(s) paired, with the videos chosen for you.")
+    messages.success(request, ngettext(
+        "Your gift is yours: %(count)d frame paired, with the videos chosen for you.",
+        "Your gift is yours: %(count)d frames paired, with the videos chosen for you.",
+        len(accepted),
+    ) % {"count": len(accepted)})
     return redirect("studio:frame-list")

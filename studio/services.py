@@ -3,14 +3,14 @@ import secrets
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
-from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from generation.photos import NormalizedPhoto
 from generation.services import job_create, job_settings
+from petmemories.mail import mail_send
 from shop.selectors import launch_mode_active, plan_for
 from shop.services.credits import credit_reserve
 
@@ -45,7 +45,7 @@ def creation_set_shared(*, creation: Creation, shared: bool) -> Creation:
     """Turn the public link on or off. The token is kept, so turning sharing back on revives
     the same link; while off, the link answers 404."""
     if shared and creation.taken_down_at:
-        raise SharingRefused("Our staff took this video's public page down after a report, so it cannot be shared again.")
+        raise SharingRefused(gettext("Our staff took this video's public page down after a report, so it cannot be shared again."))
     if shared and not creation.share_token:
         creation.share_token = secrets.token_urlsafe(24)
     creation.is_shared = shared
@@ -59,7 +59,7 @@ def creation_retry(*, creation: Creation) -> Creation:
     (the failed one gave its credit back; this one reserves one, on today's plan)."""
     previous = creation.job
     if previous is None or not previous.is_finished or previous.state == previous.State.SUCCEEDED:
-        raise ValueError("Only a video that failed or was canceled can be made again.")
+        raise ValueError(gettext("Only a video that failed or was canceled can be made again."))
     plan = plan_for(user=creation.owner)
     creation.job = job_create(
         engine=previous.engine, source=previous.source.name, params=previous.params, owner=creation.owner, limits=plan.job_limits()
@@ -73,7 +73,7 @@ def creation_retry(*, creation: Creation) -> Creation:
 def creation_rotate_share_link(*, creation: Creation) -> Creation:
     """Give the public page a new address; the old link stops working at once."""
     if not creation.is_shared:
-        raise SharingRefused("Turn the public link on first.")
+        raise SharingRefused(gettext("Turn the public link on first."))
     creation.share_token = secrets.token_urlsafe(24)
     creation.save(update_fields=["share_token"])
     return creation
@@ -107,10 +107,10 @@ def share_take_down(*, report: ShareReport, staff) -> Creation:
     ShareReport.objects.filter(creation=creation, outcome=ShareReport.Outcome.OPEN).update(
         outcome=ShareReport.Outcome.TAKEN_DOWN, handled_by=staff, handled_at=now
     )
-    context = {"creation": creation, "reason": report.get_reason_display(), "site_url": settings.SITE_URL}
-    transaction.on_commit(lambda: send_mail(
-        render_to_string("studio/email/taken_down_subject.txt", context).strip(),
-        render_to_string("studio/email/taken_down.txt", context), None, [creation.owner.email],
+    # The reason is a lazy translation: it is worded in the owner's language when the mail renders.
+    context = {"creation": creation, "reason": ShareReport.Reason(report.reason).label, "site_url": settings.SITE_URL}
+    transaction.on_commit(lambda: mail_send(
+        template="studio/email/taken_down", context=context, to=creation.owner.email, language=creation.owner.language,
     ))
     return creation
 
@@ -124,8 +124,7 @@ def share_report_dismiss(*, report: ShareReport, staff) -> None:
 def creation_notify_ready(*, job_id: int) -> None:
     """Email the owner that their video is ready, with a link to it."""
     for creation in Creation.objects.select_related("owner", "job").filter(job_id=job_id, job__state="succeeded"):
-        context = {"creation": creation, "site_url": settings.SITE_URL}
-        send_mail(
-            render_to_string("studio/email/ready_subject.txt", context).strip(),
-            render_to_string("studio/email/ready.txt", context), None, [creation.owner.email],
+        mail_send(
+            template="studio/email/ready", context={"creation": creation, "site_url": settings.SITE_URL},
+            to=creation.owner.email, language=creation.owner.language,
         )

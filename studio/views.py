@@ -4,6 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from generation.engines import EngineError
@@ -84,7 +86,7 @@ def creation_share(request, creation_id):
     except services.SharingRefused as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Your public link is on." if shared else "Your public link is off; it no longer works.")
+        messages.success(request, gettext("Your public link is on.") if shared else gettext("Your public link is off; it no longer works."))
     return redirect(creation)
 
 
@@ -97,7 +99,7 @@ def creation_share_rotate(request, creation_id):
     except services.SharingRefused as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Your public link has a new address; the old one no longer works.")
+        messages.success(request, gettext("Your public link has a new address; the old one no longer works."))
     return redirect(creation)
 
 
@@ -110,7 +112,7 @@ def creation_retry(request, creation_id):
     except (ValueError, NoCreditsLeft) as error:
         messages.error(request, str(error))
     except EngineError as error:
-        messages.error(request, f"It cannot be made again right now: {error}")
+        messages.error(request, gettext("It cannot be made again right now: %(reason)s") % {"reason": error})
     return redirect(creation)
 
 
@@ -125,8 +127,8 @@ def share(request, token):
 
 
 class ReportForm(forms.Form):
-    reason = forms.ChoiceField(choices=ShareReport.Reason.choices, widget=forms.RadioSelect)
-    details = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.ChoiceField(label=_("Reason"), choices=ShareReport.Reason.choices, widget=forms.RadioSelect)
+    details = forms.CharField(label=_("Details"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 @require_POST
@@ -141,7 +143,7 @@ def share_report(request, token):
         creation=creation, reason=form.cleaned_data["reason"], details=form.cleaned_data["details"],
         reporter=request.user, session_key=request.session.session_key,
     )
-    messages.success(request, "Thank you. Our staff will look at this page.")
+    messages.success(request, gettext("Thank you. Our staff will look at this page."))
     return redirect("studio:share", token=token)
 
 

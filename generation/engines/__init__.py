@@ -1,4 +1,6 @@
 """The engine registry: every engine the product offers, by name."""
+from django.utils.translation import gettext
+
 from .base import Engine, EngineError, EngineNotReady, InvalidSettings, Readiness, RenderSettings
 from .cogvideox_i2v import CogVideoXI2VEngine
 from .living_photo import LivingPhotoEngine
@@ -20,7 +22,7 @@ def get_engine(name: str) -> Engine:
     try:
         return _ENGINES[name]
     except KeyError:
-        raise UnknownEngine(f"There is no engine called {name!r}; choose one of {', '.join(_ENGINES)}.") from None
+        raise UnknownEngine(gettext("There is no engine called %(name)r; choose one of %(engines)s.") % {"name": name, "engines": ", ".join(_ENGINES)}) from None
 
 
 __all__ = [

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 ASPECT_RATIOS: dict[str, tuple[int, int]] = {
@@ -66,23 +68,28 @@ class RenderSettings:
         "seed": (0, 2**32 - 1),
     }
     LABELS: ClassVar[dict[str, str]] = {
-        "aspect": "Aspect ratio",
-        "height": "Height",
-        "seconds": "Duration",
-        "fps": "Frame rate",
-        "motion": "Motion strength",
-        "seed": "Seed",
+        "aspect": _("Aspect ratio"),
+        "height": _("Height"),
+        "seconds": _("Duration"),
+        "fps": _("Frame rate"),
+        "motion": _("Motion strength"),
+        "seed": _("Seed"),
     }
-    UNITS: ClassVar[dict[str, str]] = {"height": " pixels", "seconds": " seconds", "fps": " fps"}
+    # Written right after the number, as in "between 2 and 10 seconds".
+    UNITS: ClassVar[dict[str, str]] = {"height": _(" pixels"), "seconds": _(" seconds"), "fps": _(" fps")}
 
     def __post_init__(self):
         if self.aspect not in ASPECT_RATIOS:
-            raise InvalidSettings(f"Aspect ratio must be one of {', '.join(ASPECT_RATIOS)}.", field="aspect")
+            raise InvalidSettings(gettext("Aspect ratio must be one of %(allowed)s.") % {"allowed": ", ".join(ASPECT_RATIOS)}, field="aspect")
         for name, (low, high) in self.LIMITS.items():
             value = getattr(self, name)
             if not low <= value <= high:
                 label = self.LABELS.get(name, name.replace("_", " ").capitalize())
-                raise InvalidSettings(f"{label} must be between {low:g} and {high:g}{self.UNITS.get(name, '')}.", field=name)
+                raise InvalidSettings(
+                    gettext("%(knob)s must be between %(low)s and %(high)s%(unit)s.")
+                    % {"knob": label, "low": f"{low:g}", "high": f"{high:g}", "unit": self.UNITS.get(name, "")},
+                    field=name,
+                )
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> RenderSettings:
@@ -104,7 +111,7 @@ class RenderSettings:
                     values[field.name] = str(raw)
             except (TypeError, ValueError):
                 label = cls.LABELS.get(field.name, field.name.replace("_", " ").capitalize())
-                raise InvalidSettings(f"{label} must be a number.", field=field.name) from None
+                raise InvalidSettings(gettext("%(knob)s must be a number.") % {"knob": label}, field=field.name) from None
         return cls(**values)
 
     def as_params(self) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from .base import ASPECT_RATIOS, EngineError, InvalidSettings, ProgressCallback
@@ -55,19 +57,19 @@ class CogSettings(DiffusionSettings):
         "guidance": (1, 20),
         "num_frames": (9, 49),
     }
-    LABELS: ClassVar[dict[str, str]] = {**DiffusionSettings.LABELS, "prompt": "Prompt", "guidance": "Prompt guidance"}
+    LABELS: ClassVar[dict[str, str]] = {**DiffusionSettings.LABELS, "prompt": _("Prompt"), "guidance": _("Prompt guidance")}
 
     def __post_init__(self):
         super().__post_init__()
         if (self.num_frames - 1) % FRAME_STEP:
             allowed = range(int(self.LIMITS["num_frames"][0]), int(self.LIMITS["num_frames"][1]) + 1, FRAME_STEP)
             raise InvalidSettings(
-                f"Number of frames must be one of {', '.join(map(str, allowed))}.", field="num_frames"
+                gettext("Number of frames must be one of %(allowed)s.") % {"allowed": ", ".join(map(str, allowed))}, field="num_frames"
             )
         if not self.prompt.strip():
-            raise InvalidSettings("The prompt must describe the motion; it cannot be empty.", field="prompt")
+            raise InvalidSettings(gettext("The prompt must describe the motion; it cannot be empty."), field="prompt")
         if len(self.prompt) > PROMPT_MAX_CHARS:
-            raise InvalidSettings(f"The prompt must be at most {PROMPT_MAX_CHARS} characters.", field="prompt")
+            raise InvalidSettings(gettext("The prompt must be at most %(limit)d characters.") % {"limit": PROMPT_MAX_CHARS}, field="prompt")
 
 
 def generation_size(pipeline: Any, settings: CogSettings) -> tuple[int, int]:
@@ -88,8 +90,8 @@ def generation_size(pipeline: Any, settings: CogSettings) -> tuple[int, int]:
 
 class CogVideoXI2VEngine(DiffusionEngine):
     name = "cogvideox-i2v"
-    label = "CogVideoX image-to-video"
-    description = "CogVideoX animates the photo as a prompt describes: about 6 seconds. Needs a large GPU."
+    label = _("CogVideoX image-to-video")
+    description = _("CogVideoX animates the photo as a prompt describes: about 6 seconds. Needs a large GPU.")
     settings_class = CogSettings
     time_limit = 1200
     weights_repo = "THUDM/CogVideoX-5b-I2V"

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from .base import Engine, ProgressCallback, RenderSettings, crop_to_aspect
@@ -327,8 +328,8 @@ def render_scene(scene: Scene, settings: RenderSettings, progress: ProgressCallb
 
 class LivingPhotoEngine(Engine):
     name = "living-photo"
-    label = "Living photo"
-    description = "Your pet breathes and the camera drifts, with depth between pet and background. Runs anywhere, no GPU needed."
+    label = _("Living photo")
+    description = _("Your pet breathes and the camera drifts, with depth between pet and background. Runs anywhere, no GPU needed.")
     queue = "cpu"
     time_limit = 300
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from .base import ASPECT_RATIOS, ProgressCallback
@@ -49,8 +50,8 @@ class SvdSettings(DiffusionSettings):
     }
     LABELS: ClassVar[dict[str, str]] = {
         **DiffusionSettings.LABELS,
-        "noise_aug_strength": "Noise added to the photo",
-        "decode_chunk_size": "Frames decoded at once",
+        "noise_aug_strength": _("Noise added to the photo"),
+        "decode_chunk_size": _("Frames decoded at once"),
     }
 
 
@@ -66,8 +67,8 @@ def generation_size(aspect: str) -> tuple[int, int]:
 
 class SvdXtEngine(DiffusionEngine):
     name = "svd-xt"
-    label = "Stable Video Diffusion XT"
-    description = "Stable Video Diffusion XT brings the photo itself to life: a few seconds of natural motion. Needs a GPU."
+    label = _("Stable Video Diffusion XT")
+    description = _("Stable Video Diffusion XT brings the photo itself to life: a few seconds of natural motion. Needs a GPU.")
     settings_class = SvdSettings
     time_limit = 900
     weights_repo = "stabilityai/stable-video-diffusion-img2vid-xt"

@@ -27,6 +27,8 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 from django.conf import settings as django_settings
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageFilter
 
 from .base import Engine, EngineError, InvalidSettings, ProgressCallback, Readiness, RenderSettings, crop_to_aspect
@@ -34,7 +36,7 @@ from .base import Engine, EngineError, InvalidSettings, ProgressCallback, Readin
 GPU_PACKAGES = ("torch", "diffusers", "transformers")
 # Share of the engine's progress for denoising; cropping and resizing the frames take the rest.
 DENOISE_SHARE = 0.9
-OUT_OF_MEMORY = "The GPU ran out of memory for this video. Try a shorter or smaller one."
+OUT_OF_MEMORY = gettext_noop("The GPU ran out of memory for this video. Try a shorter or smaller one.")  # stored in English, shown translated
 # Frames over which the model's own first frame is eased into the photo, and, for a loop, the
 # last frames back into it.
 SETTLE_FRAMES = 4
@@ -66,22 +68,24 @@ class DiffusionSettings(RenderSettings):
     }
     LABELS: ClassVar[dict[str, str]] = {
         **RenderSettings.LABELS,
-        "steps": "Denoising steps",
-        "num_frames": "Number of frames",
-        "gen_width": "Generation width",
-        "gen_height": "Generation height",
+        "steps": _("Denoising steps"),
+        "num_frames": _("Number of frames"),
+        "gen_width": _("Generation width"),
+        "gen_height": _("Generation height"),
     }
-    UNITS: ClassVar[dict[str, str]] = {**RenderSettings.UNITS, "gen_width": " pixels", "gen_height": " pixels"}
+    UNITS: ClassVar[dict[str, str]] = {**RenderSettings.UNITS, "gen_width": _(" pixels"), "gen_height": _(" pixels")}
 
     def __post_init__(self):
         super().__post_init__()
         for name in ("gen_width", "gen_height"):
             if getattr(self, name) % self.GEN_MULTIPLE:
                 raise InvalidSettings(
-                    f"{self.LABELS[name]} must be a multiple of {self.GEN_MULTIPLE} pixels, or 0 to let the engine choose.", field=name
+                    gettext("%(knob)s must be a multiple of %(multiple)d pixels, or 0 to let the engine choose.")
+                    % {"knob": self.LABELS[name], "multiple": self.GEN_MULTIPLE},
+                    field=name,
                 )
         if bool(self.gen_width) != bool(self.gen_height):
-            raise InvalidSettings("Set both the generation width and height, or neither.", field="gen_width")
+            raise InvalidSettings(gettext("Set both the generation width and height, or neither."), field="gen_width")
 
     @property
     def frame_count(self) -> int:

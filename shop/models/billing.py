@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ..money import Currency
 
@@ -43,8 +44,8 @@ class Plan(models.Model):
 
 class PlanPrice(models.Model):
     class Interval(models.TextChoices):
-        MONTH = "month", "Monthly"
-        YEAR = "year", "Yearly"
+        MONTH = "month", _("Monthly")
+        YEAR = "year", _("Yearly")
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="prices")
     interval = models.CharField(max_length=5, choices=Interval.choices)

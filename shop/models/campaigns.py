@@ -5,9 +5,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Upper
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from .billing import Plan
 
@@ -74,13 +74,17 @@ class Campaign(models.Model):
         return bool(self.grants_credits or self.grants_premium_days)
 
     def grants_display(self) -> str:
-        """For example “3 bonus videos and 14 days of Premium”."""
+        """For example “3 bonus videos and 14 days of Premium”, in the active language."""
         parts = []
         if self.grants_credits:
-            parts.append(f"{self.grants_credits} bonus video{pluralize(self.grants_credits)}")
+            parts.append(ngettext("%(count)d bonus video", "%(count)d bonus videos", self.grants_credits) % {"count": self.grants_credits})
         if self.grants_premium_days:
-            parts.append(f"{self.grants_premium_days} day{pluralize(self.grants_premium_days)} of {self.trial_plan.name}")
-        return " and ".join(parts) or "nothing (tracking only)"
+            parts.append(ngettext("%(count)d day of %(plan)s", "%(count)d days of %(plan)s", self.grants_premium_days) % {
+                "count": self.grants_premium_days, "plan": gettext(self.trial_plan.name),  # plan names are in the catalog
+            })
+        if len(parts) == 2:
+            return gettext("%(credits)s and %(days)s") % {"credits": parts[0], "days": parts[1]}
+        return parts[0] if parts else gettext("nothing (tracking only)")
 
 
 class PromoCode(models.Model):
@@ -186,7 +190,8 @@ class LaunchMode(models.Model):
     is_on = models.BooleanField(default=False)
     starts_at = models.DateTimeField(null=True, blank=True, help_text="Empty: from when it is switched on.")
     ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until it is switched off.")
-    message = models.CharField(max_length=200, default="Launch week: making videos is free!", help_text="The banner on every page while it is on.")
+    # The default banner is in the catalog, so pages show it in the visitor's language.
+    message = models.CharField(max_length=200, default=gettext_noop("Launch week: making videos is free!"), help_text="The banner on every page while it is on.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from ..money import Currency
 
@@ -11,9 +12,9 @@ class Frame(models.Model):
     """A digital photo frame model, as shown in the catalog; what is bought is a variant."""
 
     class Orientation(models.TextChoices):
-        LANDSCAPE = "landscape", "Landscape"
-        PORTRAIT = "portrait", "Portrait"
-        SQUARE = "square", "Square"
+        LANDSCAPE = "landscape", _("Landscape")
+        PORTRAIT = "portrait", _("Portrait")
+        SQUARE = "square", _("Square")
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(unique=True)

@@ -4,6 +4,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from ..money import Currency
 from .catalog import FrameVariant
@@ -16,12 +17,12 @@ def _order_number() -> str:
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for payment"
-        PAID = "paid", "Paid"
-        IN_PRODUCTION = "in_production", "In production"
-        SHIPPED = "shipped", "Shipped"
-        DELIVERED = "delivered", "Delivered"
-        CANCELED = "canceled", "Canceled"
+        PENDING = "pending", _("Waiting for payment")
+        PAID = "paid", _("Paid")
+        IN_PRODUCTION = "in_production", _("In production")
+        SHIPPED = "shipped", _("Shipped")
+        DELIVERED = "delivered", _("Delivered")
+        CANCELED = "canceled", _("Canceled")
 
     number = models.CharField(max_length=16, unique=True, default=_order_number, editable=False)
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")

@@ -11,6 +11,7 @@ import json
 from functools import lru_cache
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 # stripe-python takes a quarter of a second to import: it is imported when first used, not by
 # every process that loads the admin (a worker, `manage.py animate`).
@@ -57,7 +58,7 @@ def _call(method, *args, **kwargs) -> dict:
     except stripe.StripeError as error:
         if getattr(error, "http_status", None) == 404 or getattr(error, "code", None) == "resource_missing":
             raise NotFound(str(error)) from error
-        message = getattr(error, "user_message", None) or "The payment service could not complete this; nothing was charged. Please try again."
+        message = getattr(error, "user_message", None) or gettext("The payment service could not complete this; nothing was charged. Please try again.")
         raise PaymentError(message) from error
 
 

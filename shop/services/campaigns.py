@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ..models import Attribution, Campaign, PremiumTrial, PromoCode, Redemption, promo_code_normalize
 from .credits import credit_grant
@@ -45,7 +46,7 @@ def campaign_redeem(*, user, code: str) -> Redemption:
     unknown, inactive, expired or used-up code, or one this account has used already."""
     promo = PromoCode.objects.select_related("campaign").filter(code=promo_code_normalize(code)).first()
     if promo is None or not promo.is_active:
-        raise RedemptionRefused(f"There is no promo code “{code.strip()}”. Please check the spelling.")
+        raise RedemptionRefused(gettext("There is no promo code “%(code)s”. Please check the spelling.") % {"code": code.strip()})
     return _redeem(user=user, campaign=promo.campaign, promo_code=promo)
 
 
@@ -57,20 +58,20 @@ def _redeem(*, user, campaign: Campaign, promo_code: PromoCode | None = None) ->
     campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)
     now = timezone.now()
     if not campaign.is_running(now):
-        raise RedemptionRefused("This offer has not started yet." if campaign.is_active and now < campaign.starts_at else "This offer has ended.")
+        raise RedemptionRefused(gettext("This offer has not started yet.") if campaign.is_active and now < campaign.starts_at else gettext("This offer has ended."))
     redemptions = Redemption.objects.filter(campaign=campaign)
     if campaign.max_redemptions is not None and redemptions.count() >= campaign.max_redemptions:
-        raise RedemptionRefused("This offer has been used up.")
+        raise RedemptionRefused(gettext("This offer has been used up."))
     if promo_code and promo_code.max_redemptions is not None and redemptions.filter(promo_code=promo_code).count() >= promo_code.max_redemptions:
-        raise RedemptionRefused("This code has been used up.")
+        raise RedemptionRefused(gettext("This code has been used up."))
     used = redemptions.filter(user=user).count()
     if used >= campaign.max_redemptions_per_user:
-        raise RedemptionRefused("You have already used this offer.")
+        raise RedemptionRefused(gettext("You have already used this offer."))
     try:
         with transaction.atomic():
             redemption = Redemption.objects.create(campaign=campaign, user=user, promo_code=promo_code, number=used + 1, created_at=now)
     except IntegrityError:  # the unique (campaign, user, number): the same account redeeming twice at once
-        raise RedemptionRefused("You have already used this offer.") from None
+        raise RedemptionRefused(gettext("You have already used this offer.")) from None
     if campaign.grants_credits:
         credit_grant(
             user=user, amount=campaign.grants_credits, key=f"campaign-{campaign.pk}-redemption-{redemption.pk}", note=f"Campaign: {campaign.name}"

@@ -5,8 +5,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from ..models import Cart, CartItem, FrameVariant
+from ..money import format_money
 
 
 class CartError(Exception):
@@ -44,18 +46,20 @@ def cart_for(*, user=None, session_key: str | None = None, currency: str, create
 
 def _check_quantity(variant: FrameVariant, quantity: int) -> None:
     if quantity < 1:
-        raise CartError("The quantity must be at least one.")
+        raise CartError(gettext("The quantity must be at least one."))
     if not (variant.is_active and variant.frame.is_active):
-        raise CartError(f"{variant} is no longer sold.")
+        raise CartError(gettext("%(frame)s is no longer sold.") % {"frame": variant})
     if quantity > variant.stock:
-        raise CartError(f"Only {variant.stock} of {variant} left." if variant.stock else f"{variant} is out of stock.")
+        if not variant.stock:
+            raise CartError(gettext("%(frame)s is out of stock.") % {"frame": variant})
+        raise CartError(gettext("Only %(stock)d of %(frame)s left.") % {"stock": variant.stock, "frame": variant})
 
 
 @transaction.atomic
 def cart_add(*, cart: Cart, variant_id: int, quantity: int = 1) -> CartItem:
     variant = FrameVariant.objects.select_related("frame").filter(pk=variant_id).first()
     if variant is None:
-        raise CartError("That frame is no longer sold.")
+        raise CartError(gettext("That frame is no longer sold."))
     item = CartItem.objects.select_for_update().filter(cart=cart, variant=variant).first()
     total = quantity + (item.quantity if item else 0)
     _check_quantity(variant, total)
@@ -71,7 +75,7 @@ def cart_set_quantity(*, cart: Cart, item_id: int, quantity: int) -> CartItem | 
     """Change a line's quantity; zero removes it."""
     item = CartItem.objects.select_related("variant__frame").select_for_update().filter(cart=cart, pk=item_id).first()
     if item is None:
-        raise CartError("That line is no longer in your cart.")
+        raise CartError(gettext("That line is no longer in your cart."))
     if quantity == 0:
         item.delete()
         return None
@@ -104,10 +108,9 @@ def cart_review(*, cart: Cart, accept_prices: bool = False) -> CartReview:
             review.problems.append(str(error))
         price = variant.price(cart.currency)
         if item.currency == cart.currency and item.unit_price != price:
-            from ..money import format_money
-
             review.notices.append(
-                f"The price of {variant} changed from {format_money(item.unit_price, cart.currency)} to {format_money(price, cart.currency)} since you added it."
+                gettext("The price of %(frame)s changed from %(old)s to %(new)s since you added it.")
+                % {"frame": variant, "old": format_money(item.unit_price, cart.currency), "new": format_money(price, cart.currency)}
             )
             if accept_prices:
                 item.unit_price = price

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from ..models import BONUS_BUCKET, CreditEntry, CreditReservation, Plan
 
@@ -59,8 +60,11 @@ def credit_reserve(*, user, job, plan: Plan) -> CreditReservation:
         bucket = BONUS_BUCKET
     else:
         raise NoCreditsLeft(
-            f"You have made all {plan.monthly_credits} videos of your {plan.name} plan this month. "
-            "Premium makes more; a new month starts a new allowance."
+            ngettext(
+                "You have made the %(count)d video of your %(plan)s plan this month. Premium makes more; a new month starts a new allowance.",
+                "You have made all %(count)d videos of your %(plan)s plan this month. Premium makes more; a new month starts a new allowance.",
+                plan.monthly_credits,
+            ) % {"count": plan.monthly_credits, "plan": gettext(plan.name)}
         )
     reservation = CreditReservation.objects.create(job=job, user=user, bucket=bucket)
     _write_once(key=f"reserve:{job.pk}", user=user, kind=CreditEntry.Kind.RESERVE, amount=-1, bucket=bucket, job=job, note="Reserved for a video")

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Sum
-from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
+
+from petmemories.mail import mail_send
 
 from .. import payments
 from ..models import Cart, FrameVariant, Order, OrderItem, Payment
@@ -51,7 +52,7 @@ def order_checkout_start(*, user, cart: Cart, success_url: str, cancel_url: str,
     with transaction.atomic():
         review = cart_review(cart=cart)
         if not review.items:
-            raise CheckoutProblem("Your cart is empty.")
+            raise CheckoutProblem(gettext("Your cart is empty."))
         if review.problems or review.notices:
             raise CheckoutProblem(" ".join(review.problems + review.notices))
         currency = cart.currency
@@ -232,10 +233,7 @@ def order_cancel(*, order: Order) -> Order:
 
 
 def _email(order: Order, what: str) -> None:
-    context = {"order": order, "site_url": settings.SITE_URL}
-    send_mail(
-        render_to_string(f"shop/email/order_{what}_subject.txt", context).strip(),
-        render_to_string(f"shop/email/order_{what}.txt", context),
-        None,
-        [order.email],
+    mail_send(
+        template=f"shop/email/order_{what}", context={"order": order, "site_url": settings.SITE_URL},
+        to=order.email, language=order.customer.language,
     )

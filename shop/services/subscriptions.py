@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .. import payments
 from ..models import BillingCustomer, PlanPrice, Subscription
@@ -37,9 +38,11 @@ def subscription_checkout_start(*, user, price: PlanPrice, success_url: str, can
     """Open a Stripe Checkout page for ``price``; returns its URL."""
     current = subscription_current(user=user)
     if current is not None:
-        raise SubscriptionProblem(f"You are already on {current.plan.name}; change or cancel it from “Manage subscription”.")
+        raise SubscriptionProblem(
+            gettext("You are already on %(plan)s; change or cancel it from “Manage subscription”.") % {"plan": gettext(current.plan.name)}
+        )
     if not price.is_active or not price.stripe_price_id:
-        raise SubscriptionProblem("This plan cannot be bought right now.")
+        raise SubscriptionProblem(gettext("This plan cannot be bought right now."))
     customer = billing_customer_for(user=user)
     session = payments.checkout_session_create(
         {
@@ -60,7 +63,7 @@ def subscription_checkout_start(*, user, price: PlanPrice, success_url: str, can
 def billing_portal_url(*, user, return_url: str) -> str:
     customer = BillingCustomer.objects.filter(user=user).first()
     if customer is None:
-        raise SubscriptionProblem("There is no subscription to manage yet.")
+        raise SubscriptionProblem(gettext("There is no subscription to manage yet."))
     return payments.portal_session_create(customer=customer.stripe_customer_id, return_url=return_url)["url"]
 
 

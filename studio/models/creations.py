@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from generation.engines.base import ASPECT_RATIOS
 
@@ -42,7 +44,7 @@ class Creation(models.Model):
         ]
 
     def __str__(self):
-        return self.title or f"Creation {str(self.id)[:8]}"
+        return self.title or gettext("Creation %(id)s") % {"id": str(self.id)[:8]}
 
     def get_absolute_url(self):
         return reverse("studio:creation-detail", args=[self.id])
@@ -55,11 +57,11 @@ class ShareReport(models.Model):
     """Someone's report of a public page; staff decide in the admin's queue."""
 
     class Reason(models.TextChoices):
-        NOT_A_PET = "not_a_pet", "It is not a pet"
-        OFFENSIVE = "offensive", "Offensive or disturbing"
-        PRIVACY = "privacy", "It shows me or my home without my consent"
-        COPYRIGHT = "copyright", "It is my photo, used without permission"
-        OTHER = "other", "Something else"
+        NOT_A_PET = "not_a_pet", _("It is not a pet")
+        OFFENSIVE = "offensive", _("Offensive or disturbing")
+        PRIVACY = "privacy", _("It shows me or my home without my consent")
+        COPYRIGHT = "copyright", _("It is my photo, used without permission")
+        OTHER = "other", _("Something else")
 
     class Outcome(models.TextChoices):
         OPEN = "open", "Waiting for staff"
