@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from PIL import Image
@@ -131,12 +131,15 @@ def job_enqueue(*, job_id: int) -> bool:
     if job.state != State.QUEUED:
         return False
     queue = get_engine(job.engine).queue
+    # Written before the message is sent: a worker that gets the message at once must not find
+    # the row locked by this update (it skips locked rows) and go away empty-handed.
+    Job.objects.filter(pk=job.pk).update(enqueued_at=timezone.now())
     try:
         dispatch(job_id=job.pk, queue=queue, time_limit=queue_time_limit(queue))
     except Exception:
         logger.exception("Could not send job %s to the broker; it stays queued for requeue_jobs", job.pk)
+        Job.objects.filter(pk=job.pk).update(enqueued_at=job.enqueued_at)
         return False
-    Job.objects.filter(pk=job.pk).update(enqueued_at=timezone.now())
     return True
 
 
@@ -251,6 +254,13 @@ def job_execute(*, job_id: int) -> Job:
     return _job_run(job)
 
 
+def _connection_reset() -> None:
+    """Drop this process's database connection (the next query opens a new one), unless it is
+    inside a transaction, which owns it."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 def _job_run(job: Job) -> Job:
     """Render a running job's outputs, store them and finish it: succeeded, or failed with a
     reason for the customer and the detail for staff."""
@@ -271,9 +281,13 @@ def _job_run(job: Job) -> Job:
     except EngineError as error:
         return job_fail(job_id=job.pk, reason=str(error))
     except time_limit_errors():
+        # The limit can strike in the middle of a query (a progress update), leaving the
+        # database connection unusable: start the failure's write on a fresh one.
+        _connection_reset()
         return job_fail(job_id=job.pk, reason=TIMED_OUT, detail=f"Stopped after {engine_time_limit(engine)} s.")
     except Exception:
         logger.exception("Job %s failed", job.pk)
+        _connection_reset()
         return job_fail(job_id=job.pk, reason=GENERIC_FAILURE, detail=traceback.format_exc())
 
     return job_transition(
