@@ -1,4 +1,5 @@
 import csv
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -101,7 +102,7 @@ class PaymentInline(admin.TabularInline):
 
 class RefundForm(forms.Form):
     amount = forms.DecimalField(
-        label=_("Amount"), min_value=0, decimal_places=2, required=False, help_text=_("Leave empty to refund everything not yet refunded.")
+        label=_("Amount"), min_value=Decimal("0.01"), decimal_places=2, required=False, help_text=_("Leave empty to refund everything not yet refunded.")
     )
 
 

@@ -40,7 +40,11 @@ def _cart(request, create=False):
     # changes at log-in, and the token survives that so the cart can be merged.
     if create and not request.user.is_authenticated and "cart_token" not in request.session:
         request.session["cart_token"] = secrets.token_urlsafe(24)
-    return cart_for(user=request.user, session_key=request.session.get("cart_token"), currency=_currency(request), create=create)
+    currency = _currency(request)
+    cart = cart_for(user=request.user, session_key=request.session.get("cart_token"), currency=currency, create=create)
+    if cart is not None and cart.currency != currency:  # the visitor switched, or logged in with another language
+        cart_set_currency(cart=cart, currency=currency)
+    return cart
 
 
 def _absolute(path: str) -> str:
@@ -73,9 +77,7 @@ def currency_switch(request):
     if currency not in Currency.values:
         return HttpResponse(gettext("Unknown currency."), status=400)
     request.session["currency"] = currency
-    cart = _cart(request)
-    if cart is not None:
-        cart_set_currency(cart=cart, currency=currency)
+    _cart(request)  # repriced in the new currency
     target = request.POST.get("next", "")
     return redirect(target if url_has_allowed_host_and_scheme(target, {request.get_host()}) else "shop:catalog")
 
@@ -90,8 +92,6 @@ class QuantityForm(forms.Form):
 @require_GET
 def cart_detail(request):
     cart = _cart(request)
-    if cart is not None and cart.currency != _currency(request):
-        cart_set_currency(cart=cart, currency=_currency(request))
     review = cart_review(cart=cart) if cart else None
     return render(request, "shop/cart.html", {"cart": cart, "review": review})
 
@@ -104,8 +104,6 @@ def cart_add_view(request):
             raise CartError(gettext("The quantity must be a whole number from 1 to 99."))
         variant_id = int(request.POST.get("variant", ""))
         cart = _cart(request, create=True)
-        if cart.currency != _currency(request):
-            cart_set_currency(cart=cart, currency=_currency(request))
         item = cart_add(cart=cart, variant_id=variant_id, quantity=form.cleaned_data["quantity"])
     except ValueError:
         messages.error(request, gettext("Choose a screen size and finish."))
@@ -171,7 +169,11 @@ def checkout(request):
     form = CheckoutForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            _order, url = _start_order(request, cart, form)
+            _order, url = order_checkout_start(
+                user=request.user, cart=cart, gift=form.gift(), preload=form.cleaned_data["preload"],
+                success_url=_absolute(reverse("shop:checkout-return")) + "?session_id={CHECKOUT_SESSION_ID}",
+                cancel_url=_absolute(reverse("shop:cart")),
+            )
             return redirect(url)
         except CheckoutProblem as error:
             messages.warning(request, str(error))
@@ -179,14 +181,6 @@ def checkout(request):
         except (payments.PaymentError, payments.PaymentsNotConfigured) as error:
             messages.error(request, str(error))
     return render(request, "shop/checkout.html", {"form": form, "review": review, "payments_ready": payments.is_configured()})
-
-
-def _start_order(request, cart, form):
-    return order_checkout_start(
-        user=request.user, cart=cart, gift=form.gift(), preload=form.cleaned_data["preload"],
-        success_url=_absolute(reverse("shop:checkout-return")) + "?session_id={CHECKOUT_SESSION_ID}",
-        cancel_url=_absolute(reverse("shop:cart")),
-    )
 
 
 @login_required

@@ -33,7 +33,11 @@ def _subscription_changed(subscription: dict) -> None:
 
 
 def _invoice_changed(invoice: dict) -> None:
-    subscription_id = payments.invoice_retrieve(invoice["id"]).get("subscription") or invoice.get("subscription")
+    current = payments.invoice_retrieve(invoice["id"])
+    # Stripe's API names an invoice's subscription under parent.subscription_details; older
+    # versions put it at the top.
+    details = (current.get("parent") or {}).get("subscription_details") or {}
+    subscription_id = details.get("subscription") or current.get("subscription")
     if subscription_id:
         subscription_sync(stripe_subscription_id=subscription_id)
 

@@ -69,7 +69,10 @@ def device_for_token(token: str) -> Device | None:
         return None
     device = Device.objects.filter(token_hash=_hash(token)).first()
     if device is not None:
-        Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
+        # Frames poll every minute: note the visit at most once a minute, not one write per poll.
+        now = timezone.now()
+        if device.last_seen_at is None or device.last_seen_at < now - timedelta(seconds=POLL_SECONDS):
+            Device.objects.filter(pk=device.pk).update(last_seen_at=now)
     return device
 
 

@@ -2,7 +2,6 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -30,13 +29,6 @@ class FrameForm(forms.Form):
         self.fields["creations"].queryset = selectors.creation_list_for(user=user).filter(job__state="succeeded")
 
 
-def _owned(user, device_id) -> Device:
-    device = Device.objects.filter(pk=device_id, owner=user).first()
-    if device is None:
-        raise Http404("No such frame.")
-    return device
-
-
 @login_required
 @require_GET
 def frame_list(request):
@@ -61,7 +53,7 @@ def frame_pair(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def frame_detail(request, device_id):
-    device = _owned(request.user, device_id)
+    device = selectors.device_get_owned(user=request.user, device_id=device_id)
     initial = {
         "name": device.name, "screen_width": device.screen_width, "screen_height": device.screen_height, "loop": device.loop,
         "seconds_per_video": device.seconds_per_video, "creations": [item.creation_id for item in device.playlist.all()],
@@ -87,7 +79,7 @@ def frame_detail(request, device_id):
 @login_required
 @require_POST
 def frame_unpair(request, device_id):
-    device = _owned(request.user, device_id)
+    device = selectors.device_get_owned(user=request.user, device_id=device_id)
     devices.device_unpair(device=device)
     messages.success(request, gettext("%(frame)s is unpaired; it no longer receives your videos.") % {"frame": device.name})
     return redirect("studio:frame-list")

@@ -3,7 +3,7 @@ from django.http import Http404
 
 from generation.models import Job
 
-from .models import Creation
+from .models import Creation, Device
 
 
 def creation_list_for(*, user) -> QuerySet[Creation]:
@@ -28,6 +28,14 @@ def creation_get_owned(*, user, creation_id) -> Creation:
         return Creation.objects.select_related("job").get(pk=creation_id, owner_id=user.pk)
     except Creation.DoesNotExist:
         raise Http404("No such creation.") from None
+
+
+def device_get_owned(*, user, device_id) -> Device:
+    """The frame if ``user`` owns it; 404 otherwise."""
+    try:
+        return Device.objects.get(pk=device_id, owner_id=user.pk)
+    except Device.DoesNotExist:
+        raise Http404("No such frame.") from None
 
 
 def creation_get_shared(*, token: str) -> Creation:

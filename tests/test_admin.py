@@ -134,3 +134,10 @@ def test_packing_slips_show_prices_except_on_gifts(admin_client, user):
     own_slip = own_slip[: own_slip.index("</section>")]
     assert "CLASSIC-10-WALNUT" in gift_slip and "₩" not in gift_slip and "Nabi, always" in gift_slip
     assert "₩149,000" in own_slip
+
+
+def test_a_refund_of_nothing_is_refused_rather_than_read_as_everything():
+    from shop.admin import RefundForm
+
+    assert not RefundForm({"amount": "0"}).is_valid()
+    assert RefundForm({"amount": ""}).is_valid() and RefundForm({"amount": "0.01"}).is_valid()
