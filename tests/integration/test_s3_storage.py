@@ -34,7 +34,7 @@ def s3_server():
     def answers():
         try:
             return requests.get(endpoint, timeout=1).status_code < 500
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting on a busy machine
             return False
 
     wait_for(answers, timeout=30, what="moto's S3 server")
