@@ -3,6 +3,7 @@ arrives for a canceled order, and a failed video made again twice at once."""
 import pytest
 from django.core import mail
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
 from generation.models import Job
@@ -74,15 +75,13 @@ def test_a_payment_that_reaches_a_canceled_order_is_refunded_once_flagged_and_ta
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_double_click_on_make_it_again_makes_one_job_and_spends_one_credit(make_creation, user, client):
+def test_a_double_click_on_make_it_again_makes_one_job_and_spends_one_credit(make_creation, user):
     require(connection.vendor == "postgresql", "concurrent transactions need PostgreSQL")
     creation = make_creation(user)
     job_fail(job_id=creation.job_id, reason="Out of memory.")
     assert credit_balance(user=user) == 5
 
     def click():
-        from django.test import Client
-
         browser = Client()
         browser.force_login(user)
         return browser.post(reverse("studio:creation-retry", args=[creation.pk]), follow=True).content.decode()
