@@ -43,6 +43,11 @@ class Job(models.Model):
         help_text="The broker message a worker took this job with; if that worker dies, the redelivered message puts the job back in line.",
     )
 
+    retry_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retry", editable=False,
+        help_text="The failed or canceled job this one makes again; each is made again once at most.",
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

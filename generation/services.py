@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from PIL import Image
@@ -113,15 +113,34 @@ def job_settings(*, engine: str, params: dict, limits: JobLimits = JobLimits()) 
     return render_settings
 
 
-def job_create(*, engine: str, source: str, params: dict, owner=None, limits: JobLimits = JobLimits()) -> Job:
+def job_create(*, engine: str, source: str, params: dict, owner=None, limits: JobLimits = JobLimits(), retry_of: Job | None = None) -> Job:
     """Create a queued job; it is sent to the workers once the surrounding transaction commits."""
     render_settings = job_settings(engine=engine, params=params, limits=limits)
     job = Job.objects.create(
         engine=engine, source=source, params=render_settings.as_params(), owner=owner,
-        priority=limits.priority, watermark=limits.watermark,
+        priority=limits.priority, watermark=limits.watermark, retry_of=retry_of,
     )
     transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
     return job
+
+
+class RetryRefused(ValueError):
+    """``str()`` tells the owner why the video cannot be made again."""
+
+
+def job_retry(*, job: Job, limits: JobLimits = JobLimits()) -> Job:
+    """A new queued job that makes a failed or canceled ``job`` again: same photo, engine and
+    knobs, within today's ``limits``. Once per job: ``retry_of`` is unique, so of two clicks at
+    once the database turns the second away."""
+    if job.state not in (State.FAILED, State.CANCELED):
+        raise RetryRefused(gettext("Only a video that failed or was canceled can be made again."))
+    try:
+        with transaction.atomic():
+            return job_create(engine=job.engine, source=job.source.name, params=job.params, owner=job.owner, limits=limits, retry_of=job)
+    except IntegrityError:
+        if Job.objects.filter(retry_of=job).exists():
+            raise RetryRefused(gettext("This video is already being made again.")) from None
+        raise
 
 
 def job_enqueue(*, job_id: int) -> bool:

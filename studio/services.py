@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from generation.photos import NormalizedPhoto
-from generation.services import job_create, job_settings
+from generation.services import RetryRefused, job_create, job_retry, job_settings
 from petmemories.mail import mail_send
 from shop.selectors import launch_mode_active, plan_for
 from shop.services.credits import credit_reserve
@@ -56,14 +56,12 @@ def creation_set_shared(*, creation: Creation, shared: bool) -> Creation:
 @transaction.atomic
 def creation_retry(*, creation: Creation) -> Creation:
     """Make the video again, with the same photo, engine and knobs, after a failure or a cancel
-    (the failed one gave its credit back; this one reserves one, on today's plan)."""
-    previous = creation.job
-    if previous is None or not previous.is_finished or previous.state == previous.State.SUCCEEDED:
-        raise ValueError(gettext("Only a video that failed or was canceled can be made again."))
+    (the failed one gave its credit back; this one reserves one, on today's plan). Once per
+    failed job: a second click raises RetryRefused (a ValueError) and reserves nothing."""
+    if creation.job is None:
+        raise RetryRefused(gettext("Only a video that failed or was canceled can be made again."))
     plan = plan_for(user=creation.owner)
-    creation.job = job_create(
-        engine=previous.engine, source=previous.source.name, params=previous.params, owner=creation.owner, limits=plan.job_limits()
-    )
+    creation.job = job_retry(job=creation.job, limits=plan.job_limits())
     creation.save(update_fields=["job"])
     if not launch_mode_active():  # launch mode makes videos free: nothing is reserved
         credit_reserve(user=creation.owner, job=creation.job, plan=plan)

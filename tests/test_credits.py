@@ -1,6 +1,6 @@
 """Credits: one reserved per video, consumed when it is made, given back when it is not — once."""
-import threading
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +15,7 @@ from shop.models import CreditEntry, CreditReservation, Plan
 from shop.selectors import credit_balance, plan_for
 from shop.services.credits import NoCreditsLeft, credit_grant, credit_reserve, credit_settle
 from tests.conftest import require
+from tests.races import race
 
 pytestmark = pytest.mark.django_db
 
@@ -124,31 +125,21 @@ def test_a_past_due_subscription_keeps_premium_for_the_grace_period_only(make_pr
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_uploads_at_once_cannot_spend_the_last_credit_twice(user, django_capture_on_commit_callbacks):
+def test_two_uploads_at_once_cannot_spend_the_last_credit_twice(user):
     require(connection.vendor == "postgresql", "row locks need PostgreSQL")
-    from django.db import close_old_connections
-
     plan = plan_for(user=user)  # a transactional test may start without the data migration's rows: this makes Free
-    plan.monthly_credits = 1
+    plan.monthly_credits = 2
     plan.save()
+    # The month's allowance is granted and one video made: one credit is left, and nothing is
+    # left to write but the reservations themselves.
+    credit_reserve(user=user, job=Job.objects.create(engine="living-photo", source="x.jpg", owner=user), plan=plan)
+    assert balance(user) == 1
     jobs = [Job.objects.create(engine="living-photo", source="x.jpg", owner=user) for _ in range(2)]
-    outcomes, barrier = [], threading.Barrier(2)
 
-    def reserve(job):
-        barrier.wait()
-        try:
-            credit_reserve(user=user, job=job, plan=plan)
-            outcomes.append("reserved")
-        except NoCreditsLeft:
-            outcomes.append("refused")
-        finally:
-            close_old_connections()
+    outcomes = race(*[partial(credit_reserve, user=user, job=job, plan=plan) for job in jobs], writes_to=CreditReservation)
 
-    threads = [threading.Thread(target=reserve, args=(job,)) for job in jobs]
-    [thread.start() for thread in threads]
-    [thread.join() for thread in threads]
-    assert sorted(outcomes) == ["refused", "reserved"]
-    assert balance(user) == 0
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["CreditReservation", "NoCreditsLeft"]
+    assert balance(user) == 0 and CreditReservation.objects.count() == 2
 
 
 def test_credit_months_follow_the_site_s_time_zone(settings):

@@ -171,6 +171,30 @@ def test_declined_card_leaves_the_session_open_and_sends_nothing(emulator, recei
     assert [d["type"] for d in emulator.deliveries()] == ["checkout.session.completed"]
 
 
+def test_an_open_session_expires_once_and_then_cannot_be_paid_and_a_paid_one_cannot_expire(emulator, receiver, client):
+    session = _payment_session(client, "krw", [(39000, 1)])
+    expired = client.v1.checkout.sessions.expire(session.id)
+    assert (expired.id, expired.status, expired.payment_status, expired.url) == (session.id, "expired", "unpaid", None)
+    assert receiver.wait_for("checkout.session.expired", lambda obj: obj["id"] == session.id)["data"]["object"]["status"] == "expired"
+    with pytest.raises(EmulatorError) as unpaid:
+        emulator.complete_checkout(session.id)
+    assert unpaid.value.status == 400
+    assert "This checkout session has expired." in requests.get(session.url, timeout=10).text  # the page opened before
+    with pytest.raises(stripe.InvalidRequestError) as twice:
+        client.v1.checkout.sessions.expire(session.id)
+    assert twice.value.http_status == 400 and "This session is expired" in twice.value.user_message
+
+    paid = _payment_session(client, "krw", [(39000, 1)])
+    emulator.complete_checkout(paid.id)
+    with pytest.raises(stripe.InvalidRequestError) as too_late:
+        client.v1.checkout.sessions.expire(paid.id)
+    assert "This session is complete" in too_late.value.user_message
+    assert client.v1.checkout.sessions.retrieve(paid.id).status == "complete"
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        client.v1.checkout.sessions.expire("cs_test_missing")
+    assert (missing.value.http_status, missing.value.code) == (404, "resource_missing")
+
+
 def test_subscription_checkout_starts_an_active_subscription(emulator, receiver, client):
     plan = _plan(client, {"name": "PetMemories Plus"}, 9900, "month", "Plus monthly")
     session = client.v1.checkout.sessions.create(params={

@@ -70,6 +70,12 @@ def checkout_session_retrieve(session_id: str) -> dict:
     return _call(client().v1.checkout.sessions.retrieve, session_id)
 
 
+def checkout_session_expire(session_id: str) -> dict:
+    """Close an open Checkout Session so that it can no longer be paid. Stripe refuses (a
+    PaymentError) when the session is no longer open: already paid, or already expired."""
+    return _call(client().v1.checkout.sessions.expire, session_id)
+
+
 def portal_session_create(*, customer: str, return_url: str) -> dict:
     return _call(client().v1.billing_portal.sessions.create, {"customer": customer, "return_url": return_url})
 

@@ -108,14 +108,18 @@ def _shipping_details(session: dict) -> dict:
 
 def order_payment_sync(*, checkout_session_id: str) -> Order | None:
     """Mark the order paid if Stripe says its Checkout Session is paid, in full and in the
-    order's currency; otherwise flag it for staff. Re-reads the session from Stripe; safe to
-    run any number of times."""
+    order's currency; otherwise flag it for staff. A payment for a canceled order is refunded
+    instead. Re-reads the session from Stripe; safe to run any number of times."""
     session = payments.checkout_session_retrieve(checkout_session_id)
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(checkout_session_id=checkout_session_id).first()
         if order is None:
             logger.warning("Checkout Session %s matches no order", checkout_session_id)
             return None
+        if order.status == Status.CANCELED:
+            if session.get("payment_status") == "paid":
+                _late_payment_refund(order, session)
+            return order
         if order.is_paid or session.get("payment_status") != "paid":
             return order  # already done, or an asynchronous payment that has not cleared yet
         expected = to_minor_units(order.total, order.currency)
@@ -145,6 +149,34 @@ def order_payment_sync(*, checkout_session_id: str) -> Order | None:
         cart_remove_bought(user=order.customer, variant_ids=[item.variant_id for item in order.items.all() if item.variant_id])
         transaction.on_commit(lambda: _email(order, "paid"))
     return order
+
+
+def _late_payment_refund(order: Order, session: dict) -> None:
+    """Give back, in full, a payment that reached a canceled order (paid on a page opened before
+    the cancel), and flag the order for staff to tell the customer. No stock is taken and no
+    "paid" email goes out. Once per payment: its id is recorded on the order."""
+    payment_intent = session.get("payment_intent") or ""
+    if not payment_intent or order.payment_intent_id == payment_intent:
+        return  # refunded already, or a payment staff refunded before canceling
+    currency = (session.get("currency") or "").upper()
+    amount = from_minor_units(session["amount_total"], currency)
+    # The key makes a retry after a crash (or a concurrent delivery) get the same refund back.
+    payments.refund_create(
+        payment_intent=payment_intent, amount=session["amount_total"], idempotency_key=f"refund-canceled-{order.number}-{payment_intent}",
+        metadata={"order": order.number, "reason": "order canceled"},
+    )
+    # Not paid_at: the order never stood paid (nothing may be made or shipped for it).
+    order.payment_intent_id, order.amount_paid = payment_intent, amount
+    order.needs_attention = True
+    order.attention_note = (
+        f"Stripe took {amount} {currency} for this order after it was canceled (Checkout Session {session['id']}); "
+        f"the payment was refunded in full automatically. Tell the customer."
+    )
+    order.save()
+    Payment.objects.get_or_create(
+        stripe_id=payment_intent, defaults={"order": order, "kind": Payment.Kind.CHARGE, "amount": amount, "currency": currency},
+    )
+    order_refunds_sync(payment_intent_id=payment_intent)
 
 
 def _take_stock(order: Order) -> list[str]:
@@ -219,17 +251,51 @@ def order_advance(*, order: Order, carrier: str = "", tracking_number: str = "")
     return order
 
 
-@transaction.atomic
 def order_cancel(*, order: Order) -> Order:
-    """Cancel an order that has not shipped. A paid one must be refunded in full first."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
-    if order.status not in (Status.PENDING, Status.PAID, Status.IN_PRODUCTION):
-        raise OrderError(f"{order} is {order.get_status_display().lower()}; it can no longer be canceled.")
-    if order.is_paid and order.refundable > 0:
-        raise OrderError(f"{order} has {order.refundable} {order.currency} paid and not refunded; refund it first.")
-    order.status, order.canceled_at = Status.CANCELED, timezone.now()
-    order.save(update_fields=["status", "canceled_at", "updated_at"])
+    """Cancel an order that has not shipped. A paid one must be refunded in full first. A
+    pending one's Checkout page is closed at Stripe first, so it can no longer be paid; when
+    Stripe says it was paid a moment ago, the payment is taken in and the order is not canceled."""
+    order = Order.objects.get(pk=order.pk)
+    if order.status == Status.PENDING and order.checkout_session_id:
+        _checkout_close(order)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status not in (Status.PENDING, Status.PAID, Status.IN_PRODUCTION):
+            raise OrderError(f"{order} is {order.get_status_display().lower()}; it can no longer be canceled.")
+        if order.is_paid and order.refundable > 0:
+            raise OrderError(f"{order} has {order.refundable} {order.currency} paid and not refunded; refund it first.")
+        order.status, order.canceled_at = Status.CANCELED, timezone.now()
+        order.save(update_fields=["status", "canceled_at", "updated_at"])
     return order
+
+
+def _checkout_close(order: Order) -> None:
+    """Expire the order's Checkout Session, or raise OrderError when it cannot be: Stripe took
+    the payment a moment ago (then it is recorded here at once), or Stripe could not be reached."""
+    try:
+        payments.checkout_session_expire(order.checkout_session_id)
+        return
+    except payments.NotFound:
+        return  # Stripe has no such session under these keys: nobody can pay it
+    except payments.PaymentError:
+        pass  # not open any more, or Stripe did not answer: ask it which
+    try:
+        session = payments.checkout_session_retrieve(order.checkout_session_id)
+    except payments.PaymentError as error:
+        raise OrderError(f"Stripe could not close the payment page of {order}, so it was not canceled; try again. ({error})") from error
+    if session.get("status") == "expired":
+        return
+    if session.get("status") == "complete":
+        order = order_payment_sync(checkout_session_id=order.checkout_session_id)
+        if order.is_paid:
+            raise OrderError(
+                f"{order} was paid a moment ago, so it was not canceled. It is now marked paid; "
+                f"refund it first if it must still be canceled."
+            )
+        if order.needs_attention:
+            raise OrderError(f"{order} was paid at Stripe but needs attention, so it was not canceled: {order.attention_note}")
+        raise OrderError(f"{order} has a payment under way at Stripe, so it was not canceled; look at it again once the payment settles.")
+    raise OrderError(f"Stripe did not close the payment page of {order}, so it was not canceled; try again.")
 
 
 def _email(order: Order, what: str) -> None:
