@@ -192,3 +192,11 @@ def test_a_signed_in_customer_connects_a_provider_from_the_account_page(client, 
 
     assert SocialAccount.objects.get(provider="naver").user == user
     assert "naver" in client.get(reverse("socialaccount_connections")).content.decode().lower()
+
+
+def test_apple_s_private_key_may_be_given_on_one_line(client, oauth_fake, switch_on, monkeypatch, settings):
+    monkeypatch.setenv("SOCIAL_APPLE_PRIVATE_KEY", oauth_fake.apple_private_key_pem.replace("\n", "\\n"))
+    settings.SOCIALACCOUNT_PROVIDERS = social_providers_from_env(environ.Env())
+
+    sign_in_with(client, oauth_fake, "apple", Person(uid="001234.abcd", email="one-line@example.com"))
+    assert signed_in_user(client).email == "one-line@example.com"
