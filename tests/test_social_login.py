@@ -5,6 +5,7 @@ redirect to the provider's real authorize URL (reached through the fake, see its
 consents there as a given person and comes back to our callback, where allauth exchanges the
 code and reads the person's profile over HTTPS from the fake.
 """
+import html
 import re
 
 import environ
@@ -12,6 +13,7 @@ import pytest
 import requests
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount, SocialApp
+from django.core import mail
 from django.urls import reverse
 
 from petmemories.settings.base import social_providers_from_env
@@ -69,16 +71,15 @@ def switch_on(oauth_fake, monkeypatch, settings):
     return switch_on
 
 
-def sign_in_with(client, fake: OAuthFake, provider: str, person: Person):
+def sign_in_with(client, fake: OAuthFake, provider: str, person: Person, *, process: str = "login"):
     """Press the provider's button, sign in and consent there as `person`, come back to us."""
     fake.consents(provider=provider, person=person)
-    to_provider = client.post(reverse(f"{provider}_login"))
+    to_provider = client.post(reverse(f"{provider}_login"), {"process": process})
     assert to_provider.status_code == 302 and to_provider.url.startswith(REAL_AUTHORIZE_URLS[provider])
     consent = requests.get(to_provider.url, allow_redirects=False, timeout=10)
     if provider == "apple":  # response_mode=form_post: the browser posts the code back to us
         action = re.search(r'action="([^"]+)"', consent.text).group(1)
-        fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', consent.text))
-        fields = {name: value.replace("&quot;", '"') for name, value in fields.items()}
+        fields = {name: html.unescape(value) for name, value in re.findall(r'name="([^"]+)" value="([^"]*)"', consent.text)}
         return client.post(action, fields, follow=True)
     assert consent.status_code == 302
     return client.get(consent.headers["Location"], follow=True)
@@ -104,13 +105,37 @@ def account(django_user_model, email: str, *, verified: bool):
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_a_newcomer_signs_up_with_a_provider(client, oauth_fake, switch_on, provider, django_user_model):
+def test_a_newcomer_signs_up_with_a_provider(client, oauth_fake, switch_on, provider, settings):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"  # as in production
     sign_in_with(client, oauth_fake, provider, Person(uid="4100001", email=f"new-{provider}@example.com"))
 
     user = signed_in_user(client)
     assert user.is_authenticated and user.email == f"new-{provider}@example.com"
     assert SocialAccount.objects.get(user=user, provider=provider).uid == "4100001"
     assert EmailAddress.objects.get(user=user).verified  # the provider vouched for it
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS_THAT_SAY_UNVERIFIED)
+def test_a_newcomer_whose_email_the_provider_did_not_verify_verifies_it_with_us(client, oauth_fake, switch_on, provider, settings):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+
+    sign_in_with(client, oauth_fake, provider, Person(uid="4100006", email="unsure@example.com", email_verified=False))
+
+    assert not signed_in_user(client).is_authenticated
+    assert not EmailAddress.objects.get(email="unsure@example.com").verified
+    assert mail.outbox[-1].to == ["unsure@example.com"]
+
+
+def test_a_kakao_user_who_withholds_their_email_is_asked_for_one(client, oauth_fake, switch_on):
+    page = sign_in_with(client, oauth_fake, "kakao", Person(uid="4100007", email=None))
+    assert page.redirect_chain[-1][0] == reverse("socialaccount_signup")
+
+    client.post(reverse("socialaccount_signup"), {"email": "typed@example.com"})
+
+    assert SocialAccount.objects.get(provider="kakao").user.email == "typed@example.com"
+    assert not EmailAddress.objects.get(email="typed@example.com").verified  # we send the usual verification mail
+    assert mail.outbox[-1].to == ["typed@example.com"]
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -185,10 +210,7 @@ def test_a_signed_in_customer_connects_a_provider_from_the_account_page(client, 
     settings_page = client.get(reverse("account_email")).content.decode()
     assert reverse("socialaccount_connections") in settings_page
 
-    oauth_fake.consents(provider="naver", person=Person(uid="naver-77", email="coco.other@naver.com"))
-    to_provider = client.post(reverse("naver_login"), {"process": "connect"})
-    consent = requests.get(to_provider.url, allow_redirects=False, timeout=10)
-    client.get(consent.headers["Location"], follow=True)
+    sign_in_with(client, oauth_fake, "naver", Person(uid="naver-77", email="coco.other@naver.com"), process="connect")
 
     assert SocialAccount.objects.get(provider="naver").user == user
     assert "naver" in client.get(reverse("socialaccount_connections")).content.decode().lower()

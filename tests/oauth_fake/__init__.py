@@ -49,7 +49,7 @@ class Person:
     says it verified that email."""
 
     uid: str
-    email: str
+    email: str | None  # None: they do not let the provider share it
     email_verified: bool = True
     name: str = "Nabi's person"
 
@@ -189,10 +189,10 @@ class OAuthFake:
                 "profile_nickname_needs_agreement": False,
                 "profile": {"nickname": person.name, "is_default_nickname": False},
                 "has_email": True,
-                "email_needs_agreement": False,
-                "is_email_valid": True,
-                "is_email_verified": person.email_verified,
-                "email": person.email,
+                "email_needs_agreement": person.email is None,
+                **({} if person.email is None else {
+                    "is_email_valid": True, "is_email_verified": person.email_verified, "email": person.email,
+                }),
             },
         })
 
