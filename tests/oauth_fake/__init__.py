@@ -60,6 +60,7 @@ class Grant:
     person: Person
     client_id: str
     redirect_uri: str
+    scope: frozenset[str]
 
 
 class OAuthFake:
@@ -117,7 +118,8 @@ class OAuthFake:
         if person is None or not params.get("client_id") or not params.get("redirect_uri"):
             return _json(400, {"error": "invalid_request"})
         code = secrets.token_urlsafe(16)
-        self.grants[code] = Grant(provider, person, params["client_id"], params["redirect_uri"])
+        scope = frozenset(params.get("scope", "").replace(",", " ").split())
+        self.grants[code] = Grant(provider, person, params["client_id"], params["redirect_uri"], scope)
         answer = {"code": code, "state": params.get("state", "")}
         if provider != "apple":
             return 302, {"Location": f"{params['redirect_uri']}?{urlencode(answer)}"}, b""
@@ -181,6 +183,8 @@ class OAuthFake:
         if grant is None or grant.provider != "kakao":
             return _json(401, {"msg": "this access token does not exist", "code": -401})
         person = grant.person
+        # Kakao shares the email only when the app asked for the account_email consent item.
+        email = person.email if "account_email" in grant.scope else None
         return _json(200, {
             "id": int(person.uid),
             "connected_at": "2026-12-01T09:00:00Z",
@@ -189,9 +193,9 @@ class OAuthFake:
                 "profile_nickname_needs_agreement": False,
                 "profile": {"nickname": person.name, "is_default_nickname": False},
                 "has_email": True,
-                "email_needs_agreement": person.email is None,
-                **({} if person.email is None else {
-                    "is_email_valid": True, "is_email_verified": person.email_verified, "email": person.email,
+                "email_needs_agreement": email is None,
+                **({} if email is None else {
+                    "is_email_valid": True, "is_email_verified": person.email_verified, "email": email,
                 }),
             },
         })
