@@ -110,6 +110,55 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
 ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PetMemories] "
 
+# --- Social sign-in (Kakao, Naver, Google, Apple) ----------------------------------------
+# allauth's own providers, each on when its keys are in the environment (or when staff add a
+# "Social application" in the admin); one with neither shows no button and its login URL
+# answers 404. Registering the apps with each provider: docs/operations.md.
+INSTALLED_APPS += [
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.kakao",
+    "allauth.socialaccount.providers.naver",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.apple",
+]
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_QUERY_EMAIL = True
+# The same rule as email sign-up: a provider that vouches for an email signs in to the account
+# that verified that email with us, and stays connected to it; accounts.adapters refuses an
+# account whose email we never verified.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+
+
+def social_providers_from_env(env: environ.Env) -> dict:
+    """allauth's SOCIALACCOUNT_PROVIDERS: an app for each provider whose keys are all set."""
+    def value(name: str) -> str:
+        return env.str(f"SOCIAL_{name}", default="", multiline=True).strip()
+
+    providers = {
+        # Kakao hands out the email only for the "account_email" consent item.
+        "kakao": {"SCOPE": ["account_email", "profile_nickname"]},
+        "naver": {},
+        "google": {},
+        "apple": {},
+    }
+    for provider in ("kakao", "naver", "google"):
+        client_id, secret = value(f"{provider.upper()}_CLIENT_ID"), value(f"{provider.upper()}_SECRET")
+        if client_id and secret:
+            providers[provider]["APPS"] = [{"client_id": client_id, "secret": secret}]
+    # Apple's client secret is a JWT we sign with the private key: allauth names the key id
+    # "secret" and the team id "key".
+    apple = {name: value(f"APPLE_{name}") for name in ("CLIENT_ID", "TEAM_ID", "KEY_ID", "PRIVATE_KEY")}
+    if all(apple.values()):
+        providers["apple"]["APPS"] = [{
+            "client_id": apple["CLIENT_ID"], "key": apple["TEAM_ID"], "secret": apple["KEY_ID"],
+            "settings": {"certificate_key": apple["PRIVATE_KEY"]},
+        }]
+    return providers
+
+
+SOCIALACCOUNT_PROVIDERS = social_providers_from_env(env)
+
 # --- Email ----------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="PetMemories <hello@petmemories.local>")
