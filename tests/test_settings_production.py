@@ -44,11 +44,13 @@ def test_production_refuses_a_cache_its_processes_do_not_share(url, tmp_path):
     assert result.returncode != 0 and "CACHE_URL must name a Redis server" in result.stderr
 
 
-def test_a_celery_worker_without_settings_refuses_to_start_rather_than_use_a_laptop_s(tmp_path):
+@pytest.mark.parametrize("command, message", [
+    (["-m", "celery", "-A", "petmemories", "worker", "--queues", "cpu"], "Set DJANGO_SETTINGS_MODULE before starting Celery"),
+    (["-c", "import generation.dramatiq_worker"], "Set DJANGO_SETTINGS_MODULE before starting a Dramatiq worker"),
+])
+def test_a_worker_without_settings_refuses_to_start_rather_than_use_a_laptop_s(command, message, tmp_path):
     env = {key: value for key, value in PRODUCTION.items() if key != "DJANGO_SETTINGS_MODULE"}
     result = subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "petmemories", "worker", "--queues", "cpu"],
-        cwd=ROOT, env={**env, "VAR_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=60,
+        [sys.executable, *command], cwd=ROOT, env={**env, "VAR_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=60,
     )
-    assert result.returncode != 0
-    assert "Set DJANGO_SETTINGS_MODULE before starting Celery" in result.stderr
+    assert result.returncode != 0 and message in result.stderr
