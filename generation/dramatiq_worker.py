@@ -3,7 +3,9 @@ import os
 
 import django
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "petmemories.settings.local")
+# No default, as for Celery (petmemories/celery.py): a worker must not fall back to DEBUG settings.
+if not os.environ.get("DJANGO_SETTINGS_MODULE"):
+    raise SystemExit("Set DJANGO_SETTINGS_MODULE before starting a Dramatiq worker (petmemories.settings.production in a deployment).")
 django.setup()
 
 from generation import dramatiq_actors, worker_reports  # noqa: E402  (importing registers the actors)

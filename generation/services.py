@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext
 from PIL import Image
 
 from shop.services.credits import credit_settle
@@ -62,6 +64,11 @@ PROGRESS_MIN_INTERVAL = 0.5
 
 class InvalidTransition(Exception):
     pass
+
+
+class TooManyJobs(EngineError):
+    """The owner has as many jobs in the making, or made today, as one account may. An
+    EngineError, so every path that shows why a video cannot be made shows this too."""
 
 
 def worker_name() -> str:
@@ -113,9 +120,39 @@ def job_settings(*, engine: str, params: dict, limits: JobLimits = JobLimits()) 
     return render_settings
 
 
+def job_quota_check(*, owner) -> None:
+    """Raise TooManyJobs when ``owner`` may not start another job now: at most
+    GENERATION_MAX_IN_FLIGHT_PER_ACCOUNT queued or running, and GENERATION_MAX_PER_DAY_PER_ACCOUNT
+    made since midnight (TIME_ZONE), whatever the plan and even while videos are free.
+
+    Locks the owner's row until the surrounding transaction ends, so two submissions at once
+    take turns: the second counts the first's job."""
+    get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+    jobs = Job.objects.filter(owner=owner)
+    in_flight = settings.GENERATION_MAX_IN_FLIGHT_PER_ACCOUNT
+    if jobs.filter(state__in=[State.QUEUED, State.RUNNING]).count() >= in_flight:
+        raise TooManyJobs(ngettext(
+            "You already have %(count)d video in the making. Wait for it to finish, then try again.",
+            "You already have %(count)d videos in the making. Wait for one to finish, then try again.",
+            in_flight,
+        ) % {"count": in_flight})
+    per_day = settings.GENERATION_MAX_PER_DAY_PER_ACCOUNT
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    if jobs.filter(created_at__gte=midnight).count() >= per_day:
+        raise TooManyJobs(ngettext(
+            "You have made %(count)d video today, as many as one account may. You can make more tomorrow.",
+            "You have made %(count)d videos today, as many as one account may. You can make more tomorrow.",
+            per_day,
+        ) % {"count": per_day})
+
+
+@transaction.atomic
 def job_create(*, engine: str, source: str, params: dict, owner=None, limits: JobLimits = JobLimits(), retry_of: Job | None = None) -> Job:
-    """Create a queued job; it is sent to the workers once the surrounding transaction commits."""
+    """Create a queued job; it is sent to the workers once the surrounding transaction commits.
+    A customer's job counts against their caps (job_quota_check)."""
     render_settings = job_settings(engine=engine, params=params, limits=limits)
+    if owner is not None:
+        job_quota_check(owner=owner)
     job = Job.objects.create(
         engine=engine, source=source, params=render_settings.as_params(), owner=owner,
         priority=limits.priority, watermark=limits.watermark, retry_of=retry_of,
@@ -163,11 +200,19 @@ def job_enqueue(*, job_id: int) -> bool:
 
 
 def jobs_requeue_stale(*, older_than_seconds: int | None = None) -> int:
-    """Send again every job that has been queued too long (the broker was down, or lost it)."""
+    """Send again the queued jobs whose message is presumed lost: sent that long ago, or never
+    sent (the broker was down) and created that long ago. Sending stamps ``enqueued_at``, so
+    a job is sent at most once per interval, however often this runs. In the order workers
+    claim jobs (job_claim), so each new message is a ticket for the job it was sent for."""
     if older_than_seconds is None:
         older_than_seconds = settings.GENERATION_REQUEUE_AFTER_SECONDS
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    stale = Job.objects.filter(state=State.QUEUED, created_at__lte=cutoff).values_list("pk", flat=True)
+    stale = (
+        Job.objects.filter(state=State.QUEUED)
+        .filter(Q(enqueued_at__lte=cutoff) | Q(enqueued_at__isnull=True, created_at__lte=cutoff))
+        .order_by("-priority", "created_at")
+        .values_list("pk", flat=True)
+    )
     return sum(job_enqueue(job_id=pk) for pk in stale)
 
 

@@ -6,6 +6,7 @@
 """
 import json
 
+from django.conf import settings
 from django.core import signing
 from django.http import Http404, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import devices
 from .media import private_file_response
+from .ratelimit import client_address, rate_limit_allow
 
 SCREEN_LIMITS = (64, 8192)
 
@@ -27,6 +29,11 @@ def _error(status: int, message: str) -> JsonResponse:
 @csrf_exempt  # a frame has no cookies or CSRF token; it proves itself with its bearer token
 @require_POST
 def register(request):
+    limit = settings.FRAMES_REGISTER_PER_ADDRESS_PER_HOUR
+    if not rate_limit_allow(scope="frame-register", who=client_address(request), limit=limit, seconds=3600):
+        response = _error(429, f"Too many frames registered from this address: at most {limit} an hour. Try again later.")
+        response["Retry-After"] = "3600"
+        return response
     try:
         body = json.loads(request.body or b"{}")
         if not isinstance(body, dict):

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +22,7 @@ from django.utils.translation import gettext
 from petmemories.mail import mail_send
 
 from .models import Creation, Device, PlaylistItem
+from .ratelimit import rate_limit_allow
 
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen, typed by a person
 PAIRING_CODE_LENGTH = 6
@@ -63,6 +63,15 @@ def device_register(*, name: str = "", screen_width: int = 1920, screen_height: 
     return Registration(device=device, token=token)
 
 
+def devices_expire_unpaired() -> int:
+    """Delete the frames registered more than FRAMES_UNPAIRED_EXPIRE_HOURS ago that nobody
+    paired (or that were unpaired since), so anonymous registrations do not pile up. A shop
+    frame waiting for its gift to be accepted is kept. Returns how many went."""
+    cutoff = timezone.now() - timedelta(hours=settings.FRAMES_UNPAIRED_EXPIRE_HOURS)
+    _total, by_model = Device.objects.filter(owner__isnull=True, order__isnull=True, registered_at__lt=cutoff).delete()
+    return by_model.get(Device._meta.label, 0)
+
+
 def device_for_token(token: str) -> Device | None:
     """The frame a bearer token belongs to, or None (unknown, or unpaired since)."""
     if not token:
@@ -88,9 +97,7 @@ def device_refresh_pairing_code(*, device: Device) -> Device:
 @transaction.atomic
 def device_pair(*, user, code: str, name: str = "") -> Device:
     """Pair the frame showing ``code`` to ``user``. Limited to PAIRING_ATTEMPTS tries."""
-    attempts_key = f"frame-pairing-attempts:{user.pk}"
-    cache.add(attempts_key, 0, timeout=int(PAIRING_LIFETIME.total_seconds()))
-    if cache.incr(attempts_key) > PAIRING_ATTEMPTS:
+    if not rate_limit_allow(scope="frame-pairing", who=str(user.pk), limit=PAIRING_ATTEMPTS, seconds=int(PAIRING_LIFETIME.total_seconds())):
         raise PairingError(gettext("Too many tries. Wait a quarter of an hour, then try the code on the frame's screen again."))
     code = "".join(code.split()).upper()
     device = Device.objects.select_for_update().filter(pairing_code=code, owner__isnull=True).first()

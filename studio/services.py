@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from generation.photos import NormalizedPhoto
-from generation.services import RetryRefused, job_create, job_retry, job_settings
+from generation.services import RetryRefused, job_create, job_quota_check, job_retry, job_settings
 from petmemories.mail import mail_send
 from shop.selectors import launch_mode_active, plan_for
 from shop.services.credits import credit_reserve
@@ -20,11 +20,12 @@ from .models import Creation, ShareReport
 @transaction.atomic
 def creation_create(*, owner, photo: NormalizedPhoto, title: str = "", aspect_ratio: str, engine: str, params: dict | None = None) -> Creation:
     """Store the cleaned photo, reserve a credit and queue the job that animates it (sent
-    after commit), with what the owner's plan allows. Raises NoCreditsLeft, InvalidSettings
-    or EngineError, and then nothing is stored."""
+    after commit), with what the owner's plan allows. Raises NoCreditsLeft, InvalidSettings,
+    TooManyJobs or EngineError, and then nothing is stored."""
     params = {**(params or {}), "aspect": aspect_ratio}
     plan = plan_for(user=owner)
     job_settings(engine=engine, params=params, limits=plan.job_limits())  # refuse bad knobs before anything is stored
+    job_quota_check(owner=owner)  # and an account over its caps; the owner stays locked until the job is in
     creation = Creation(
         owner=owner, title=title, aspect_ratio=aspect_ratio, photo_width=photo.size[0], photo_height=photo.size[1]
     )

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -16,6 +17,7 @@ from . import selectors, services
 from .forms import CreationForm
 from .media import private_file_response
 from .models import ShareReport
+from .ratelimit import client_address, rate_limit_allow
 
 # What a visitor may fetch: the field on the job (or the creation, for the photo) and the
 # file name a download gets.
@@ -137,6 +139,9 @@ def share_report(request, token):
     form = ReportForm(request.POST)
     if not form.is_valid():
         return render(request, "studio/share.html", {"creation": creation, "job": creation.job, "report_form": form}, status=400)
+    if not rate_limit_allow(scope="share-report", who=client_address(request), limit=settings.SHARE_REPORTS_PER_ADDRESS_PER_HOUR, seconds=3600):
+        form.add_error(None, gettext("Too many reports have come from your network in the last hour. Please try again later."))
+        return render(request, "studio/share.html", {"creation": creation, "job": creation.job, "report_form": form}, status=429)
     if not request.session.session_key:
         request.session.save()
     services.share_report_create(

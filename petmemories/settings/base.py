@@ -284,9 +284,39 @@ GENERATION_TIME_LIMITS = env.dict("GENERATION_TIME_LIMITS", cast={"value": int},
 # is offered while such a report is fresher than this.
 GENERATION_WORKER_REPORT_SECONDS = env.int("GENERATION_WORKER_REPORT_SECONDS", default=900)
 GENERATION_DEFAULT_ENGINE = env("GENERATION_DEFAULT_ENGINE", default="living-photo")
-# A job still queued this long after it was created is sent to the broker again by
-# ``manage.py requeue_jobs`` (the broker may have been down when it was created).
+# A queued job whose message was sent this long ago (or never) is presumed lost and sent again
+# by ``manage.py requeue_jobs``, at most once per this interval (the broker may have been down).
 GENERATION_REQUEUE_AFTER_SECONDS = env.int("GENERATION_REQUEUE_AFTER_SECONDS", default=120)
+# What one account may have made, on any plan and in launch mode too: jobs queued or running
+# at once, and jobs started since midnight (TIME_ZONE).
+GENERATION_MAX_IN_FLIGHT_PER_ACCOUNT = env.int("GENERATION_MAX_IN_FLIGHT_PER_ACCOUNT", default=3)
+GENERATION_MAX_PER_DAY_PER_ACCOUNT = env.int("GENERATION_MAX_PER_DAY_PER_ACCOUNT", default=30)
+
+# --- Abuse limits (see docs/operations.md) ------------------------------------------------
+# Counted in the cache, so they hold across processes only with a shared cache (production
+# requires CACHE_URL). Per client address, per hour.
+FRAMES_REGISTER_PER_ADDRESS_PER_HOUR = env.int("FRAMES_REGISTER_PER_ADDRESS_PER_HOUR", default=20)
+SHARE_REPORTS_PER_ADDRESS_PER_HOUR = env.int("SHARE_REPORTS_PER_ADDRESS_PER_HOUR", default=10)
+# A frame registered this many hours ago and never paired is deleted (`expire_frames`, or beat).
+FRAMES_UNPAIRED_EXPIRE_HOURS = env.int("FRAMES_UNPAIRED_EXPIRE_HOURS", default=24)
+# The client's address is REMOTE_ADDR unless a proxy in front of us is configured to pass it:
+# the header it sets ("X-Forwarded-For", "X-Real-IP") and, for a comma-separated list, how many
+# proxies of ours appended to it (the client is that many entries from the right). Never set
+# this without such a proxy: a client could then name any address it likes.
+# Given as "X-Forwarded-For" or as Django's META key "HTTP_X_FORWARDED_FOR" alike.
+TRUSTED_CLIENT_IP_HEADER = env("TRUSTED_CLIENT_IP_HEADER", default="").upper().removeprefix("HTTP_").replace("_", "-")
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+# allauth's login, sign-up and password-reset throttles see the same address.
+if TRUSTED_CLIENT_IP_HEADER == "X-FORWARDED-FOR":
+    ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+elif TRUSTED_CLIENT_IP_HEADER:
+    ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER
+
+# --- Periodic tasks (the `beat` process) ---------------------------------------------------
+CELERY_BEAT_SCHEDULE = {
+    "expire-unpaired-frames": {"task": "studio.expire_unpaired_frames", "schedule": 3600.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 LOGGING = {
     "version": 1,

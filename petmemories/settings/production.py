@@ -1,11 +1,23 @@
 """Settings for production. Secrets have no defaults: a missing one stops the process."""
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import STORAGES, env
+from .base import CACHES, STORAGES, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 vars().update(env.email_url("EMAIL_URL"))
+# base.py falls back to a laptop's SQLite file, a 127.0.0.1 site address and a per-process
+# cache; here each must be given.
+for required in ("DATABASE_URL", "SITE_URL", "CACHE_URL"):
+    env(required)
+# Login, pairing and abuse limits count in the cache: a per-process one would let each web
+# process grant the whole allowance again.
+if CACHES["default"]["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
+    raise ImproperlyConfigured(
+        f"CACHE_URL must name a Redis server (redis://host:6379/1) that every web process shares, not {CACHES['default']['BACKEND']}."
+    )
 
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"

@@ -1,0 +1,9 @@
+from petmemories.celery import app
+
+from . import devices
+
+
+@app.task(name="studio.expire_unpaired_frames", ignore_result=True)
+def expire_unpaired_frames() -> int:
+    """Run by the beat process (CELERY_BEAT_SCHEDULE)."""
+    return devices.devices_expire_unpaired()
