@@ -51,6 +51,12 @@ def _absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
+def _redirect_back(request, target: str | None, default: str):
+    """Follow a page's own next/back value only to this site; anything else goes to ``default``."""
+    safe = url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())
+    return redirect(target if safe else default)
+
+
 # --- Catalog ------------------------------------------------------------------------------
 
 
@@ -78,8 +84,7 @@ def currency_switch(request):
         return HttpResponse(gettext("Unknown currency."), status=400)
     request.session["currency"] = currency
     _cart(request)  # repriced in the new currency
-    target = request.POST.get("next", "")
-    return redirect(target if url_has_allowed_host_and_scheme(target, {request.get_host()}) else "shop:catalog")
+    return _redirect_back(request, request.POST.get("next"), "shop:catalog")
 
 
 # --- Cart ---------------------------------------------------------------------------------
@@ -107,7 +112,7 @@ def cart_add_view(request):
         item = cart_add(cart=cart, variant_id=variant_id, quantity=form.cleaned_data["quantity"])
     except ValueError:
         messages.error(request, gettext("Choose a screen size and finish."))
-        return redirect(request.POST.get("back") or "shop:catalog")
+        return _redirect_back(request, request.POST.get("back"), "shop:catalog")
     except CartError as error:
         messages.error(request, str(error))
         return redirect("shop:cart")

@@ -59,6 +59,21 @@ def test_the_currency_switch_sticks_and_reprices_the_cart(client, catalog):
     assert client.post(reverse("shop:currency"), {"currency": "EUR"}).status_code == 400
 
 
+@pytest.mark.parametrize(("back", "lands_on"), [
+    ("https://evil.example/", "/shop/"),
+    ("//evil.example", "/shop/"),
+    ("/shop/frames/classic/", "/shop/frames/classic/"),
+])
+def test_the_cart_sends_people_back_only_to_a_page_of_this_site(client, catalog, back, lands_on):
+    response = client.post(reverse("shop:cart-add"), {"back": back})  # no screen chosen: back to the frame page
+    assert response.status_code == 302 and response["Location"] == lands_on
+
+
+def test_the_currency_switch_goes_back_only_to_a_page_of_this_site(client, catalog):
+    response = client.post(reverse("shop:currency"), {"currency": "KRW", "next": "//evil.example/shop/"})
+    assert response["Location"] == reverse("shop:catalog")
+
+
 def test_a_frame_page_offers_each_screen_and_finish(client, catalog):
     page = client.get(reverse("shop:frame-detail", args=["classic"]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "10.1″ 1920×1200 · Walnut" in page and "10.1″ 1920×1200 · Charcoal" in page and "13.3″" in page and "$159.00" in page
