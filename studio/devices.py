@@ -125,14 +125,18 @@ def device_update(*, device: Device, name: str, screen_width: int, screen_height
 
 @transaction.atomic
 def playlist_set(*, device: Device, creations: list[Creation]) -> None:
-    """What the frame plays, in this order: the owner's finished videos only (a gift's
-    preloaded videos stay until the owner changes the list)."""
-    allowed = {creation.pk for creation in creations if creation.owner_id == device.owner_id and creation.job and creation.job.state == "succeeded"}
+    """What the frame plays: the owner's finished videos, and any video already on it (a gift's
+    preloaded videos stay until the owner takes them off). Videos kept stay in their places;
+    newly chosen ones go at the end."""
+    current = list(device.playlist.values_list("creation_id", flat=True))
+    on_it = set(current)
+    allowed = {
+        creation.pk for creation in creations
+        if creation.pk in on_it or (creation.owner_id == device.owner_id and creation.job and creation.job.state == "succeeded")
+    }
+    order = [pk for pk in current if pk in allowed] + [creation.pk for creation in creations if creation.pk in allowed - on_it]
     device.playlist.all().delete()
-    PlaylistItem.objects.bulk_create(
-        PlaylistItem(device=device, creation=creation, position=index)
-        for index, creation in enumerate(creation for creation in creations if creation.pk in allowed)
-    )
+    PlaylistItem.objects.bulk_create(PlaylistItem(device=device, creation_id=pk, position=index) for index, pk in enumerate(order))
 
 
 # --- The playlist and its links ------------------------------------------------------------
@@ -253,18 +257,30 @@ def devices_provision_for_order(*, order) -> list[Registration]:
     return registrations
 
 
-@transaction.atomic
-def devices_accept_gift(*, user, token: str) -> list[Device]:
-    """Pair a gift order's frames to the person who opened the emailed link."""
+def _gift_devices(*, user, token: str, lock: bool) -> list[Device]:
     try:
         number = signing.loads(token, salt="frame-gift", max_age=timedelta(days=GIFT_ACCEPT_DAYS))
     except signing.BadSignature:
         raise PairingError(gettext("This link is not valid any more. Ask the sender to contact us.")) from None
-    devices = list(Device.objects.select_for_update().filter(order__number=number))
+    devices = Device.objects.filter(order__number=number)
+    devices = list(devices.select_for_update() if lock else devices.select_related("order"))
     if not devices:
         raise PairingError(gettext("The frame for this gift is not ready yet; try the link again when it arrives."))
     if any(device.owner_id not in (None, user.pk) for device in devices):
         raise PairingError(gettext("This gift was accepted already, by another account."))
+    return devices
+
+
+def gift_devices_for_link(*, user, token: str) -> list[Device]:
+    """The frames an emailed gift link offers ``user``, changing nothing (the page that asks
+    them to accept)."""
+    return _gift_devices(user=user, token=token, lock=False)
+
+
+@transaction.atomic
+def devices_accept_gift(*, user, token: str) -> list[Device]:
+    """Pair a gift order's frames to the person who accepts them from the emailed link."""
+    devices = _gift_devices(user=user, token=token, lock=True)
     now = timezone.now()
     for device in devices:
         if device.owner_id is None:
