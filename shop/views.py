@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from petmemories.validators import validate_single_line
 from studio.media import private_file_response
 from studio.selectors import creation_list_for
 
@@ -141,7 +142,7 @@ def cart_update(request, item_id):
 
 class CheckoutForm(forms.Form):
     is_gift = forms.BooleanField(label=_("This is a gift (ship it to someone else; no prices on the packing slip)"), required=False)
-    gift_recipient_name = forms.CharField(label=_("Recipient's name"), max_length=200, required=False)
+    gift_recipient_name = forms.CharField(label=_("Recipient's name"), max_length=200, required=False, validators=[validate_single_line])
     gift_recipient_email = forms.EmailField(label=_("Recipient's email (optional)"), required=False)
     gift_message = forms.CharField(label=_("Gift message"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     preload = forms.ModelMultipleChoiceField(label=_("Videos to put on the frame"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from petmemories.mail import mail_send
+from petmemories.validators import validate_single_line
 
 from .models import Creation, Device, PlaylistItem
 
@@ -54,7 +55,9 @@ def _new_pairing_code() -> str:
 
 
 def device_register(*, name: str = "", screen_width: int = 1920, screen_height: int = 1080) -> Registration:
-    """A new, unpaired frame with its token and a pairing code to show."""
+    """A new, unpaired frame with its token and a pairing code to show. Raises ValidationError
+    for a name that is not one line of text."""
+    validate_single_line(name)
     token = secrets.token_urlsafe(32)
     device = Device.objects.create(
         name=(name or "My frame")[:60], screen_width=screen_width, screen_height=screen_height, token_hash=_hash(token),
@@ -88,6 +91,7 @@ def device_refresh_pairing_code(*, device: Device) -> Device:
 @transaction.atomic
 def device_pair(*, user, code: str, name: str = "") -> Device:
     """Pair the frame showing ``code`` to ``user``. Limited to PAIRING_ATTEMPTS tries."""
+    validate_single_line(name)
     attempts_key = f"frame-pairing-attempts:{user.pk}"
     cache.add(attempts_key, 0, timeout=int(PAIRING_LIFETIME.total_seconds()))
     if cache.incr(attempts_key) > PAIRING_ATTEMPTS:
@@ -117,6 +121,7 @@ def device_unpair(*, device: Device) -> None:
 
 
 def device_update(*, device: Device, name: str, screen_width: int, screen_height: int, loop: bool, seconds_per_video: int) -> Device:
+    validate_single_line(name)
     device.name, device.screen_width, device.screen_height = name, screen_width, screen_height
     device.loop, device.seconds_per_video = loop, seconds_per_video
     device.save(update_fields=["name", "screen_width", "screen_height", "loop", "seconds_per_video"])

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from generation.engines import EngineError, InvalidSettings, RenderSettings, all_engines
 from generation.photos import ACCEPTED, MAX_BYTES, PhotoRejected, PhotoTooLarge, photo_normalize
 from generation.services import JobLimits, engine_availability, job_settings
+from petmemories.validators import validate_single_line
 
 from .models import Creation
 
@@ -35,7 +36,7 @@ class CreationForm(forms.Form):
         label=_("Photo"), help_text=format_lazy(_("{formats}, up to {megabytes} MB."), formats=ACCEPTED, megabytes=MAX_BYTES // (1024 * 1024)),
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}),
     )
-    title = forms.CharField(max_length=80, required=False, label=_("Pet's name or caption"))
+    title = forms.CharField(max_length=80, required=False, validators=[validate_single_line], label=_("Pet's name or caption"))
     engine = forms.ChoiceField(label=_("Style"))
     aspect_ratio = forms.ChoiceField(
         choices=Creation.AspectRatio.choices, initial="16:9", label=_("Frame shape"),

@@ -7,17 +7,19 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from petmemories.validators import validate_single_line
+
 from . import devices, selectors
 from .models import Device
 
 
 class PairForm(forms.Form):
     code = forms.CharField(label=_("The code on the frame's screen"), max_length=12)
-    name = forms.CharField(label=_("Call it"), max_length=60, required=False, initial=_("Living room"))
+    name = forms.CharField(label=_("Call it"), max_length=60, required=False, initial=_("Living room"), validators=[validate_single_line])
 
 
 class FrameForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=60)
+    name = forms.CharField(label=_("Name"), max_length=60, validators=[validate_single_line])
     screen_width = forms.IntegerField(label=_("Screen width"), min_value=64, max_value=8192)
     screen_height = forms.IntegerField(label=_("Screen height"), min_value=64, max_value=8192)
     loop = forms.BooleanField(required=False, label=_("Play the videos over and over"))
@@ -73,7 +75,8 @@ def frame_detail(request, device_id):
             count,
         ) % {"frame": device.name, "count": count})
         return redirect(device)
-    return render(request, "studio/frames/detail.html", {"device": device, "form": form, "playlist": device.playlist.select_related("creation")})
+    context = {"device": device, "form": form, "playlist": device.playlist.select_related("creation")}
+    return render(request, "studio/frames/detail.html", context, status=400 if form.errors else 200)
 
 
 @login_required

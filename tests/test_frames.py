@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -139,6 +140,21 @@ def test_guessing_codes_is_stopped_after_ten_tries(owner_client):
         assert "No frame is showing that code" in pair(owner_client, "ZZZZZZ").content.decode()
     assert "Too many tries" in pair(owner_client, answer["pairing_code"]).content.decode()
     assert not Device.objects.get().is_paired
+
+
+def test_a_frame_name_on_two_lines_is_refused_by_the_pages_and_the_api(owner_client):
+    answer = register()
+    refused = pair(owner_client, answer["pairing_code"], name="Living\nroom")
+    assert refused.status_code == 400 and "Write it on one line" in refused.content.decode()
+    assert not Device.objects.get().is_paired
+    pair(owner_client, answer["pairing_code"])
+    device = Device.objects.get()
+    assert choose(owner_client, device.pk, [], name="Hall\tway").status_code == 400
+    assert Device.objects.get().name == "Living room"
+    response = Client().post("/api/frames/register", json.dumps({"name": "Hall\r\nway"}), content_type="application/json")
+    assert response.status_code == 400 and "one line" in response.json()["error"] and Device.objects.count() == 1
+    with pytest.raises(ValidationError):
+        devices.device_update(device=device, name="Hall\nway", screen_width=1920, screen_height=1080, loop=True, seconds_per_video=30)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -128,6 +129,17 @@ def test_checkout_needs_an_account_and_a_cart(client, catalog, user):
     assert client.get(reverse("shop:checkout")).status_code == 302  # to log in
     client.force_login(user)
     assert client.get(reverse("shop:checkout")).url == reverse("shop:catalog")
+
+
+def test_a_gift_recipient_s_name_on_two_lines_is_refused(client, catalog, user):
+    from shop.models import Order
+
+    client.force_login(user)
+    add(client, "MINI-8-SNOW")
+    response = client.post(reverse("shop:checkout"), {"is_gift": "on", "gift_recipient_name": "Grandma\nLee"})
+    assert "Write it on one line" in response.content.decode() and not Order.objects.exists()
+    with pytest.raises(ValidationError):
+        Order._meta.get_field("gift_recipient_name").clean("Grandma\nLee", None)
 
 
 def test_without_stripe_keys_the_checkout_says_payments_are_not_set_up(client, catalog, user, settings):

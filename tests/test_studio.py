@@ -3,6 +3,7 @@ import html
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
@@ -26,6 +27,33 @@ def stored_files():
         return [f"{folder}/{f}".lstrip("/") for f in files] + [p for d in dirs for p in walk(f"{folder}/{d}".lstrip("/"))]
 
     return [name for name in walk("") if not name.startswith(".readyz")] if default_storage.exists("") else []
+
+
+@pytest.mark.parametrize("title", ["Nabi\nCoco", "Nabi\tCoco", "Nabi\x1b[31m", "Nabi\u2028Coco"])
+def test_a_title_with_a_line_break_or_control_character_is_refused_and_nothing_is_stored(owner_client, photo_bytes, title):
+    response = upload(owner_client, photo_bytes, title=title)
+    assert response.status_code == 400
+    assert "Write it on one line, without line breaks, tabs or other control characters." in html.unescape(response.content.decode())
+    assert not Creation.objects.exists() and stored_files() == []
+
+
+def test_a_title_with_emoji_joined_by_zero_width_joiners_is_fine(owner_client, photo_bytes):
+    assert upload(owner_client, photo_bytes, title="Nabi 🐕\u200d🦺").status_code == 302
+    assert Creation.objects.get().title == "Nabi 🐕\u200d🦺"
+
+
+def test_the_service_and_the_model_refuse_a_title_on_two_lines_too(user):
+    from generation.photos import photo_normalize
+    from studio.services import creation_create
+    from tests.conftest import CAT_PHOTO
+
+    with CAT_PHOTO.open("rb") as handle:
+        photo = photo_normalize(handle)
+    with pytest.raises(ValidationError):
+        creation_create(owner=user, photo=photo, title="Nabi\nCoco", aspect_ratio="1:1", engine="living-photo")
+    assert not Creation.objects.exists() and stored_files() == []
+    with pytest.raises(ValidationError):
+        Creation._meta.get_field("title").clean("Nabi\nCoco", None)
 
 
 def test_the_upload_page_asks_for_a_photo_and_a_frame_shape(owner_client):

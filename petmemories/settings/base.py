@@ -69,6 +69,14 @@ TEMPLATES = [
             ],
         },
     },
+    # Plain-text emails (petmemories.mail): the same templates, with nothing HTML-escaped.
+    {
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 # --- Database -------------------------------------------------------------------------
