@@ -4,6 +4,7 @@ Everything that differs between a laptop and production comes from the environme
 (django-environ). The embedded defaults need no server: SQLite, Celery's filesystem
 broker and local files, all under ``var/``.
 """
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -246,6 +247,17 @@ GENERATION_DEFAULT_ENGINE = env("GENERATION_DEFAULT_ENGINE", default="living-pho
 # A job still queued this long after it was created is sent to the broker again by
 # ``manage.py requeue_jobs`` (the broker may have been down when it was created).
 GENERATION_REQUEUE_AFTER_SECONDS = env.int("GENERATION_REQUEUE_AFTER_SECONDS", default=120)
+
+# /readyz answers only the operator (petmemories/health.py): requests straight from these
+# networks (not through the public proxy), or with "Authorization: Bearer <READYZ_TOKEN>".
+# A mistyped network stops the process here rather than failing every probe.
+READYZ_ALLOWED_NETWORKS = [ipaddress.ip_network(network) for network in env.list(
+    "READYZ_ALLOWED_NETWORKS",
+    default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+)]
+READYZ_TOKEN = env("READYZ_TOKEN", default="")
+# The storage check writes a probe object at most once this often; in between it only lists.
+READYZ_STORAGE_WRITE_SECONDS = env.int("READYZ_STORAGE_WRITE_SECONDS", default=300)
 
 LOGGING = {
     "version": 1,
