@@ -140,6 +140,13 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Media is private: it is never served from MEDIA_URL, only through views that check
 # permission (see studio/media.py).
+# The largest photo file accepted. An upload stops being read as soon as it passes this
+# (studio/uploads.py), so set the proxy's body limit a little above it.
+PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=25 * 1024 * 1024)
+# The form fields and JSON bodies around uploads (Django's default, said here on purpose:
+# photos are limited above, not by this).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
