@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import pillow_heif
+from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 pillow_heif.register_heif_opener()
 
-MAX_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # 50 megapixels: a 8192×6144 photo, far beyond any phone's
 MIN_SIDE = 256
 STORED_MAX_SIDE = 4096
@@ -34,9 +34,14 @@ class PhotoRejected(ValueError):
     """The photo cannot be used; the message is shown to the customer as it is (in the active language)."""
 
 
+def photo_max_bytes() -> int:
+    """The largest photo file accepted (PHOTO_MAX_BYTES)."""
+    return settings.PHOTO_MAX_BYTES
+
+
 class PhotoTooLarge(PhotoRejected):
     def __init__(self):
-        super().__init__(gettext("The photo is larger than %(megabytes)d MB. Please upload a smaller one.") % {"megabytes": MAX_BYTES // (1024 * 1024)})
+        super().__init__(gettext("The photo is larger than %(megabytes)d MB. Please upload a smaller one.") % {"megabytes": photo_max_bytes() // (1024 * 1024)})
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,9 @@ class NormalizedPhoto:
 
 
 def _read_limited(fileobj: BinaryIO) -> bytes:
-    data = fileobj.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
+    limit = photo_max_bytes()
+    data = fileobj.read(limit + 1)
+    if len(data) > limit:
         raise PhotoTooLarge()
     if not data:
         raise PhotoRejected(gettext("The file is empty."))

@@ -1,14 +1,30 @@
-"""Liveness and readiness probes for load balancers and orchestrators."""
+"""Liveness and readiness probes for load balancers and orchestrators.
+
+``/healthz`` is public and touches nothing. ``/readyz`` checks the database, the broker and the
+storage, so it answers only the operator: a request from READYZ_ALLOWED_NETWORKS that did not
+come through the public proxy, or one with ``Authorization: Bearer <READYZ_TOKEN>``. It names
+each check and whether it passed; what went wrong is logged, never shown.
+"""
+import hmac
+import ipaddress
+import logging
 import os
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from kombu import Connection
+
+logger = logging.getLogger(__name__)
+
+# Headers a reverse proxy adds: a request carrying one came from outside, whatever the proxy's
+# own address (often loopback or private) says.
+PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 
 
 @never_cache
@@ -39,29 +55,57 @@ def _broker():
 
 
 def _storage():
-    name = default_storage.save(".readyz/probe.txt", ContentFile(b"ok"))
+    # Probes come every few seconds: writing an object each time would fill (and bill) a
+    # bucket. Write, read back and delete once per READYZ_STORAGE_WRITE_SECONDS (per cache);
+    # in between, listing the top folder shows the storage still answers.
+    if not cache.add("readyz:storage-written", True, timeout=settings.READYZ_STORAGE_WRITE_SECONDS):
+        default_storage.listdir("")
+        return
     try:
-        with default_storage.open(name) as handle:
-            if handle.read() != b"ok":
-                raise OSError("storage returned other bytes than were written")
-    finally:
-        default_storage.delete(name)
+        name = default_storage.save(".readyz/probe.txt", ContentFile(b"ok"))
+        try:
+            with default_storage.open(name) as handle:
+                if handle.read() != b"ok":
+                    raise OSError("storage returned other bytes than were written")
+        finally:
+            default_storage.delete(name)
+    except Exception:
+        cache.delete("readyz:storage-written")  # try writing again on the next probe
+        raise
 
 
 CHECKS = {"database": _database, "broker": _broker, "storage": _storage}
 
 
+def _from_operator(request) -> bool:
+    token = settings.READYZ_TOKEN
+    if token and hmac.compare_digest(request.headers.get("Authorization", "").encode(), f"Bearer {token}".encode()):
+        return True
+    if any(header in request.META for header in PROXY_HEADERS):
+        return False
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    address = getattr(address, "ipv4_mapped", None) or address  # ::ffff:10.0.0.5 from a dual-stack socket
+    return any(address in ipaddress.ip_network(network) for network in settings.READYZ_ALLOWED_NETWORKS)
+
+
 @never_cache
 def readyz(request):
-    """200 when the database, the broker and the storage all answer; 503 and which failed otherwise."""
+    """200 when the database, the broker and the storage all answer; 503 and which failed
+    otherwise; 403 for anyone but the operator."""
+    if not _from_operator(request):
+        return HttpResponse("Forbidden", status=403, content_type="text/plain")
     report, ok = {}, True
     for name, check in CHECKS.items():
         started = time.monotonic()
         try:
             check()
             report[name] = {"ok": True}
-        except Exception as error:  # a probe reports every failure, whatever it is
+        except Exception:  # a probe reports every failure, whatever it is; the log says what
+            logger.exception("Readiness check %r failed", name)
             ok = False
-            report[name] = {"ok": False, "error": f"{type(error).__name__}: {error}"[:300]}
+            report[name] = {"ok": False}
         report[name]["ms"] = round((time.monotonic() - started) * 1000, 1)
     return JsonResponse({"ok": ok, "checks": report}, status=200 if ok else 503)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from petmemories.validators import validate_single_line
 from studio.media import private_file_response
 from studio.selectors import creation_list_for
 
@@ -51,6 +52,12 @@ def _absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
+def _redirect_back(request, target: str | None, default: str):
+    """Follow a page's own next/back value only to this site; anything else goes to ``default``."""
+    safe = url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())
+    return redirect(target if safe else default)
+
+
 # --- Catalog ------------------------------------------------------------------------------
 
 
@@ -78,8 +85,7 @@ def currency_switch(request):
         return HttpResponse(gettext("Unknown currency."), status=400)
     request.session["currency"] = currency
     _cart(request)  # repriced in the new currency
-    target = request.POST.get("next", "")
-    return redirect(target if url_has_allowed_host_and_scheme(target, {request.get_host()}) else "shop:catalog")
+    return _redirect_back(request, request.POST.get("next"), "shop:catalog")
 
 
 # --- Cart ---------------------------------------------------------------------------------
@@ -107,7 +113,7 @@ def cart_add_view(request):
         item = cart_add(cart=cart, variant_id=variant_id, quantity=form.cleaned_data["quantity"])
     except ValueError:
         messages.error(request, gettext("Choose a screen size and finish."))
-        return redirect(request.POST.get("back") or "shop:catalog")
+        return _redirect_back(request, request.POST.get("back"), "shop:catalog")
     except CartError as error:
         messages.error(request, str(error))
         return redirect("shop:cart")
@@ -136,7 +142,7 @@ def cart_update(request, item_id):
 
 class CheckoutForm(forms.Form):
     is_gift = forms.BooleanField(label=_("This is a gift (ship it to someone else; no prices on the packing slip)"), required=False)
-    gift_recipient_name = forms.CharField(label=_("Recipient's name"), max_length=200, required=False)
+    gift_recipient_name = forms.CharField(label=_("Recipient's name"), max_length=200, required=False, validators=[validate_single_line])
     gift_recipient_email = forms.EmailField(label=_("Recipient's email (optional)"), required=False)
     gift_message = forms.CharField(label=_("Gift message"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     preload = forms.ModelMultipleChoiceField(label=_("Videos to put on the frame"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple)

@@ -8,6 +8,7 @@ import json
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -44,7 +45,10 @@ def register(request):
         return _error(400, "Send a JSON object: {\"name\": ..., \"screen_width\": ..., \"screen_height\": ...} (all optional).")
     if not all(SCREEN_LIMITS[0] <= side <= SCREEN_LIMITS[1] for side in (width, height)):
         return _error(400, f"screen_width and screen_height must be between {SCREEN_LIMITS[0]} and {SCREEN_LIMITS[1]} pixels.")
-    registration = devices.device_register(name=name, screen_width=width, screen_height=height)
+    try:
+        registration = devices.device_register(name=name, screen_width=width, screen_height=height)
+    except ValidationError:
+        return _error(400, "name must be one line of text, without control characters.")
     device = registration.device
     return JsonResponse({
         "device_id": str(device.pk),

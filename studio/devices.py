@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from petmemories.mail import mail_send
+from petmemories.validators import validate_single_line
 
 from .models import Creation, Device, PlaylistItem
 from .ratelimit import rate_limit_allow
@@ -54,7 +55,9 @@ def _new_pairing_code() -> str:
 
 
 def device_register(*, name: str = "", screen_width: int = 1920, screen_height: int = 1080) -> Registration:
-    """A new, unpaired frame with its token and a pairing code to show."""
+    """A new, unpaired frame with its token and a pairing code to show. Raises ValidationError
+    for a name that is not one line of text."""
+    validate_single_line(name)
     token = secrets.token_urlsafe(32)
     device = Device.objects.create(
         name=(name or "My frame")[:60], screen_width=screen_width, screen_height=screen_height, token_hash=_hash(token),
@@ -97,6 +100,7 @@ def device_refresh_pairing_code(*, device: Device) -> Device:
 @transaction.atomic
 def device_pair(*, user, code: str, name: str = "") -> Device:
     """Pair the frame showing ``code`` to ``user``. Limited to PAIRING_ATTEMPTS tries."""
+    validate_single_line(name)
     if not rate_limit_allow(scope="frame-pairing", who=str(user.pk), limit=PAIRING_ATTEMPTS, seconds=int(PAIRING_LIFETIME.total_seconds())):
         raise PairingError(gettext("Too many tries. Wait a quarter of an hour, then try the code on the frame's screen again."))
     code = "".join(code.split()).upper()
@@ -124,6 +128,7 @@ def device_unpair(*, device: Device) -> None:
 
 
 def device_update(*, device: Device, name: str, screen_width: int, screen_height: int, loop: bool, seconds_per_video: int) -> Device:
+    validate_single_line(name)
     device.name, device.screen_width, device.screen_height = name, screen_width, screen_height
     device.loop, device.seconds_per_video = loop, seconds_per_video
     device.save(update_fields=["name", "screen_width", "screen_height", "loop", "seconds_per_video"])
@@ -132,14 +137,18 @@ def device_update(*, device: Device, name: str, screen_width: int, screen_height
 
 @transaction.atomic
 def playlist_set(*, device: Device, creations: list[Creation]) -> None:
-    """What the frame plays, in this order: the owner's finished videos only (a gift's
-    preloaded videos stay until the owner changes the list)."""
-    allowed = {creation.pk for creation in creations if creation.owner_id == device.owner_id and creation.job and creation.job.state == "succeeded"}
+    """What the frame plays: the owner's finished videos, and any video already on it (a gift's
+    preloaded videos stay until the owner takes them off). Videos kept stay in their places;
+    newly chosen ones go at the end."""
+    current = list(device.playlist.values_list("creation_id", flat=True))
+    on_it = set(current)
+    allowed = {
+        creation.pk for creation in creations
+        if creation.pk in on_it or (creation.owner_id == device.owner_id and creation.job and creation.job.state == "succeeded")
+    }
+    order = [pk for pk in current if pk in allowed] + [creation.pk for creation in creations if creation.pk in allowed - on_it]
     device.playlist.all().delete()
-    PlaylistItem.objects.bulk_create(
-        PlaylistItem(device=device, creation=creation, position=index)
-        for index, creation in enumerate(creation for creation in creations if creation.pk in allowed)
-    )
+    PlaylistItem.objects.bulk_create(PlaylistItem(device=device, creation_id=pk, position=index) for index, pk in enumerate(order))
 
 
 # --- The playlist and its links ------------------------------------------------------------
@@ -260,18 +269,30 @@ def devices_provision_for_order(*, order) -> list[Registration]:
     return registrations
 
 
-@transaction.atomic
-def devices_accept_gift(*, user, token: str) -> list[Device]:
-    """Pair a gift order's frames to the person who opened the emailed link."""
+def _gift_devices(*, user, token: str, lock: bool) -> list[Device]:
     try:
         number = signing.loads(token, salt="frame-gift", max_age=timedelta(days=GIFT_ACCEPT_DAYS))
     except signing.BadSignature:
         raise PairingError(gettext("This link is not valid any more. Ask the sender to contact us.")) from None
-    devices = list(Device.objects.select_for_update().filter(order__number=number))
+    devices = Device.objects.filter(order__number=number)
+    devices = list(devices.select_for_update() if lock else devices.select_related("order"))
     if not devices:
         raise PairingError(gettext("The frame for this gift is not ready yet; try the link again when it arrives."))
     if any(device.owner_id not in (None, user.pk) for device in devices):
         raise PairingError(gettext("This gift was accepted already, by another account."))
+    return devices
+
+
+def gift_devices_for_link(*, user, token: str) -> list[Device]:
+    """The frames an emailed gift link offers ``user``, changing nothing (the page that asks
+    them to accept)."""
+    return _gift_devices(user=user, token=token, lock=False)
+
+
+@transaction.atomic
+def devices_accept_gift(*, user, token: str) -> list[Device]:
+    """Pair a gift order's frames to the person who accepts them from the emailed link."""
+    devices = _gift_devices(user=user, token=token, lock=True)
     now = timezone.now()
     for device in devices:
         if device.owner_id is None:

@@ -5,8 +5,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from generation.engines import EngineError, InvalidSettings, RenderSettings, all_engines
-from generation.photos import ACCEPTED, MAX_BYTES, PhotoRejected, PhotoTooLarge, photo_normalize
+from generation.photos import ACCEPTED, PhotoRejected, PhotoTooLarge, photo_max_bytes, photo_normalize
 from generation.services import JobLimits, engine_availability, job_settings
+from petmemories.validators import validate_single_line
 
 from .models import Creation
 
@@ -32,10 +33,10 @@ class SelectWithUnavailable(forms.Select):
 
 class CreationForm(forms.Form):
     photo = forms.FileField(
-        label=_("Photo"), help_text=format_lazy(_("{formats}, up to {megabytes} MB."), formats=ACCEPTED, megabytes=MAX_BYTES // (1024 * 1024)),
+        label=_("Photo"),
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}),
     )
-    title = forms.CharField(max_length=80, required=False, label=_("Pet's name or caption"))
+    title = forms.CharField(max_length=80, required=False, validators=[validate_single_line], label=_("Pet's name or caption"))
     engine = forms.ChoiceField(label=_("Style"))
     aspect_ratio = forms.ChoiceField(
         choices=Creation.AspectRatio.choices, initial="16:9", label=_("Frame shape"),
@@ -62,6 +63,7 @@ class CreationForm(forms.Form):
     def __init__(self, *args, limits: JobLimits = JobLimits(), **kwargs):
         super().__init__(*args, **kwargs)
         self.limits = limits
+        self.fields["photo"].help_text = format_lazy(_("{formats}, up to {megabytes} MB."), formats=ACCEPTED, megabytes=photo_max_bytes() // (1024 * 1024))
         engines = all_engines()
         unavailable = {}
         for engine in engines:
@@ -82,7 +84,7 @@ class CreationForm(forms.Form):
 
     def clean_photo(self):
         upload = self.cleaned_data["photo"]
-        if upload.size > MAX_BYTES:
+        if upload.size > photo_max_bytes():
             raise forms.ValidationError(str(PhotoTooLarge()))
         try:
             return photo_normalize(upload)

@@ -7,26 +7,28 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from petmemories.validators import validate_single_line
+
 from . import devices, selectors
 from .models import Device
 
 
 class PairForm(forms.Form):
     code = forms.CharField(label=_("The code on the frame's screen"), max_length=12)
-    name = forms.CharField(label=_("Call it"), max_length=60, required=False, initial=_("Living room"))
+    name = forms.CharField(label=_("Call it"), max_length=60, required=False, initial=_("Living room"), validators=[validate_single_line])
 
 
 class FrameForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=60)
+    name = forms.CharField(label=_("Name"), max_length=60, validators=[validate_single_line])
     screen_width = forms.IntegerField(label=_("Screen width"), min_value=64, max_value=8192)
     screen_height = forms.IntegerField(label=_("Screen height"), min_value=64, max_value=8192)
     loop = forms.BooleanField(required=False, label=_("Play the videos over and over"))
     seconds_per_video = forms.IntegerField(min_value=5, max_value=3600, label=_("Seconds each video stays on screen"))
     creations = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple, label=_("Videos it plays"))
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, device, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["creations"].queryset = selectors.creation_list_for(user=user).filter(job__state="succeeded")
+        self.fields["creations"].queryset = selectors.playlist_choices_for(device=device)
 
 
 @login_required
@@ -58,7 +60,7 @@ def frame_detail(request, device_id):
         "name": device.name, "screen_width": device.screen_width, "screen_height": device.screen_height, "loop": device.loop,
         "seconds_per_video": device.seconds_per_video, "creations": [item.creation_id for item in device.playlist.all()],
     }
-    form = FrameForm(request.POST if request.method == "POST" else None, initial=initial, user=request.user)
+    form = FrameForm(request.POST if request.method == "POST" else None, initial=initial, device=device)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         devices.device_update(
@@ -73,7 +75,8 @@ def frame_detail(request, device_id):
             count,
         ) % {"frame": device.name, "count": count})
         return redirect(device)
-    return render(request, "studio/frames/detail.html", {"device": device, "form": form, "playlist": device.playlist.select_related("creation")})
+    context = {"device": device, "form": form, "playlist": device.playlist.select_related("creation")}
+    return render(request, "studio/frames/detail.html", context, status=400 if form.errors else 200)
 
 
 @login_required
@@ -86,9 +89,14 @@ def frame_unpair(request, device_id):
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def frame_accept(request, token):
+    """The emailed gift link: GET shows what is offered and asks; only the POST pairs the frames."""
     try:
+        if request.method == "GET":
+            offered = devices.gift_devices_for_link(user=request.user, token=token)
+            order = offered[0].order
+            return render(request, "studio/frames/accept.html", {"order": order, "devices": offered, "preload": order.preload.all()})
         accepted = devices.devices_accept_gift(user=request.user, token=token)
     except devices.PairingError as error:
         messages.error(request, str(error))

@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 from generation.photos import NormalizedPhoto
 from generation.services import RetryRefused, job_create, job_quota_check, job_retry, job_settings
 from petmemories.mail import mail_send
+from petmemories.validators import validate_single_line
 from shop.selectors import launch_mode_active, plan_for
 from shop.services.credits import credit_reserve
 
@@ -22,6 +23,7 @@ def creation_create(*, owner, photo: NormalizedPhoto, title: str = "", aspect_ra
     """Store the cleaned photo, reserve a credit and queue the job that animates it (sent
     after commit), with what the owner's plan allows. Raises NoCreditsLeft, InvalidSettings,
     TooManyJobs or EngineError, and then nothing is stored."""
+    validate_single_line(title)  # a ValidationError: the title goes into email subjects
     params = {**(params or {}), "aspect": aspect_ratio}
     plan = plan_for(user=owner)
     job_settings(engine=engine, params=params, limits=plan.job_limits())  # refuse bad knobs before anything is stored

@@ -18,6 +18,7 @@ from .forms import CreationForm
 from .media import private_file_response
 from .models import ShareReport
 from .ratelimit import client_address, rate_limit_allow
+from .uploads import photo_upload_limited
 
 # What a visitor may fetch: the field on the job (or the creation, for the photo) and the
 # file name a download gets.
@@ -36,6 +37,7 @@ def gallery(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@photo_upload_limited
 def creation_new(request):
     plan = plan_for(user=request.user)
     form = CreationForm(request.POST or None, request.FILES or None, limits=plan.job_limits())

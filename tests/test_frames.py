@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -141,7 +142,25 @@ def test_guessing_codes_is_stopped_after_ten_tries(owner_client):
     assert not Device.objects.get().is_paired
 
 
-def test_a_gift_frame_is_paired_to_the_recipient_who_accepts_it(user, other_user, finished_creation, django_capture_on_commit_callbacks):
+def test_a_frame_name_on_two_lines_is_refused_by_the_pages_and_the_api(owner_client):
+    answer = register()
+    refused = pair(owner_client, answer["pairing_code"], name="Living\nroom")
+    assert refused.status_code == 400 and "Write it on one line" in refused.content.decode()
+    assert not Device.objects.get().is_paired
+    pair(owner_client, answer["pairing_code"])
+    device = Device.objects.get()
+    assert choose(owner_client, device.pk, [], name="Hall\tway").status_code == 400
+    assert Device.objects.get().name == "Living room"
+    response = Client().post("/api/frames/register", json.dumps({"name": "Hall\r\nway"}), content_type="application/json")
+    assert response.status_code == 400 and "one line" in response.json()["error"] and Device.objects.count() == 1
+    with pytest.raises(ValidationError):
+        devices.device_update(device=device, name="Hall\nway", screen_width=1920, screen_height=1080, loop=True, seconds_per_video=30)
+
+
+@pytest.fixture
+def gift(user, finished_creation, django_capture_on_commit_callbacks):
+    """A paid gift order's frame, preloaded with the buyer's video; returns its registration
+    and the path of the link emailed to the recipient."""
     from shop.models import Order
 
     order = Order.objects.create(
@@ -152,20 +171,63 @@ def test_a_gift_frame_is_paired_to_the_recipient_who_accepts_it(user, other_user
     order.preload.set([finished_creation])
     with django_capture_on_commit_callbacks(execute=True):
         [registration] = devices.devices_provision_for_order(order=order)
-    assert registration.device.owner is None
+    assert registration.device.owner is None and mail.outbox[0].to == ["grandma@example.com"]
     link = next(line for line in mail.outbox[0].body.splitlines() if "/frames/accept/" in line).strip()
-    assert mail.outbox[0].to == ["grandma@example.com"]
+    return registration, urlsplit(link).path
+
+
+def test_a_gift_frame_is_paired_to_the_recipient_who_accepts_it(gift, user, other_user, finished_creation):
+    registration, link = gift
     recipient = Client()
     recipient.force_login(other_user)
-    recipient.get(urlsplit(link).path)
+    assert recipient.post(link).status_code == 302
     device = Device.objects.get()
     assert device.owner == other_user
     assert [item["id"] for item in poll(registration.token).json()["items"]] == [str(finished_creation.pk)]
     # The link works once, for one person.
     thief = Client()
     thief.force_login(user)
-    thief.get(urlsplit(link).path)
+    thief.post(link)
     assert Device.objects.get().owner == other_user
+
+
+def test_opening_the_gift_link_only_asks_and_the_button_accepts(gift, other_user, finished_creation):
+    _, link = gift
+    recipient = Client()
+    recipient.force_login(other_user)
+    page = recipient.get(link, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Grandma Lee" in page and str(finished_creation) in page and 'method="post"' in page and "Accept the gift" in page
+    assert Device.objects.get().owner is None  # a mail scanner or a prefetch opening the link accepts nothing
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(other_user)
+    assert strict.post(link).status_code == 403  # the button needs the page's CSRF token
+    assert Device.objects.get().owner is None
+    recipient.post(link)
+    assert Device.objects.get().owner == other_user
+
+
+def test_saving_a_gift_frame_s_page_keeps_the_videos_on_it(gift, other_user, finished_creation, make_creation):
+    from generation.services import job_execute
+
+    registration, link = gift
+    recipient = Client()
+    recipient.force_login(other_user)
+    recipient.post(link)
+    mine = make_creation(other_user, title="Coco")
+    job_execute(job_id=mine.job_id)
+    page = recipient.get(reverse("studio:frame-detail", args=[registration.device.pk])).content.decode()
+    assert re.search(rf'value="{finished_creation.pk}"[^>]* checked', page)  # the gift is on the form, ticked
+
+    # Renamed, nothing else touched: the preloaded video is still on the frame.
+    choose(recipient, registration.device.pk, [finished_creation], name="Grandma's kitchen")
+    assert [item["id"] for item in poll(registration.token).json()["items"]] == [str(finished_creation.pk)]
+    # One of the owner's own videos is added after it; unticking the gift takes it off for good.
+    choose(recipient, registration.device.pk, [finished_creation, mine])
+    assert [item["id"] for item in poll(registration.token).json()["items"]] == [str(finished_creation.pk), str(mine.pk)]
+    choose(recipient, registration.device.pk, [mine])
+    choose(recipient, registration.device.pk, [finished_creation, mine])
+    assert [item["id"] for item in poll(registration.token).json()["items"]] == [str(mine.pk)]
 
 
 @pytest.mark.django_db(transaction=True)

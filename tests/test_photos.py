@@ -4,7 +4,7 @@ import io
 import pytest
 from PIL import Image
 
-from generation.photos import MAX_BYTES, PhotoRejected, photo_normalize
+from generation.photos import PhotoRejected, photo_max_bytes, photo_normalize
 from tests.conftest import image_bytes
 
 
@@ -113,7 +113,7 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded():
 
 def test_a_photo_over_25_mb_is_refused_without_reading_it_all():
     with pytest.raises(PhotoRejected, match="larger than 25 MB"):
-        normalize(b"\xff\xd8" + b"\0" * MAX_BYTES)
+        normalize(b"\xff\xd8" + b"\0" * photo_max_bytes())
 
 
 def test_a_tiny_image_is_refused_with_its_size():

@@ -108,3 +108,20 @@ def test_the_owner_is_emailed_when_the_video_is_ready_after_commit(make_creation
         callback()
     assert [message.subject for message in mail.outbox] == ['Your PetMemories video "Chelsea" is ready']
     assert creation.get_absolute_url() in mail.outbox[0].body
+
+
+def test_text_emails_keep_a_title_s_quotes_and_ampersands_as_typed(make_creation, user, django_capture_on_commit_callbacks):
+    creation = make_creation(user, title="Nabi's & Coco")
+    with django_capture_on_commit_callbacks(execute=True):
+        job_execute(job_id=creation.job_id)
+    [message] = mail.outbox
+    assert message.subject == 'Your PetMemories video "Nabi\'s & Coco" is ready'
+    assert 'Your video "Nabi\'s & Coco" is ready.' in message.body and "&amp;" not in message.body
+
+
+def test_a_title_stored_on_two_lines_still_gets_its_ready_email_on_one_line(make_creation, user, django_capture_on_commit_callbacks):
+    creation = make_creation(user)
+    Creation.objects.filter(pk=creation.pk).update(title="Nabi\nCoco")  # saved before titles were checked
+    with django_capture_on_commit_callbacks(execute=True):
+        job_execute(job_id=creation.job_id)
+    assert [message.subject for message in mail.outbox] == ['Your PetMemories video "Nabi Coco" is ready']

@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -59,6 +60,21 @@ def test_the_currency_switch_sticks_and_reprices_the_cart(client, catalog):
     assert client.post(reverse("shop:currency"), {"currency": "EUR"}).status_code == 400
 
 
+@pytest.mark.parametrize(("back", "lands_on"), [
+    ("https://evil.example/", "/shop/"),
+    ("//evil.example", "/shop/"),
+    ("/shop/frames/classic/", "/shop/frames/classic/"),
+])
+def test_the_cart_sends_people_back_only_to_a_page_of_this_site(client, catalog, back, lands_on):
+    response = client.post(reverse("shop:cart-add"), {"back": back})  # no screen chosen: back to the frame page
+    assert response.status_code == 302 and response["Location"] == lands_on
+
+
+def test_the_currency_switch_goes_back_only_to_a_page_of_this_site(client, catalog):
+    response = client.post(reverse("shop:currency"), {"currency": "KRW", "next": "//evil.example/shop/"})
+    assert response["Location"] == reverse("shop:catalog")
+
+
 def test_a_frame_page_offers_each_screen_and_finish(client, catalog):
     page = client.get(reverse("shop:frame-detail", args=["classic"]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "10.1″ 1920×1200 · Walnut" in page and "10.1″ 1920×1200 · Charcoal" in page and "13.3″" in page and "$159.00" in page
@@ -113,6 +129,17 @@ def test_checkout_needs_an_account_and_a_cart(client, catalog, user):
     assert client.get(reverse("shop:checkout")).status_code == 302  # to log in
     client.force_login(user)
     assert client.get(reverse("shop:checkout")).url == reverse("shop:catalog")
+
+
+def test_a_gift_recipient_s_name_on_two_lines_is_refused(client, catalog, user):
+    from shop.models import Order
+
+    client.force_login(user)
+    add(client, "MINI-8-SNOW")
+    response = client.post(reverse("shop:checkout"), {"is_gift": "on", "gift_recipient_name": "Grandma\nLee"})
+    assert "Write it on one line" in response.content.decode() and not Order.objects.exists()
+    with pytest.raises(ValidationError):
+        Order._meta.get_field("gift_recipient_name").clean("Grandma\nLee", None)
 
 
 def test_without_stripe_keys_the_checkout_says_payments_are_not_set_up(client, catalog, user, settings):

@@ -3,8 +3,10 @@ import html
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.test import Client
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, FakePayload, encode_multipart
 from django.urls import reverse
 
 from generation.models import Job
@@ -26,6 +28,33 @@ def stored_files():
         return [f"{folder}/{f}".lstrip("/") for f in files] + [p for d in dirs for p in walk(f"{folder}/{d}".lstrip("/"))]
 
     return [name for name in walk("") if not name.startswith(".readyz")] if default_storage.exists("") else []
+
+
+@pytest.mark.parametrize("title", ["Nabi\nCoco", "Nabi\tCoco", "Nabi\x1b[31m", "Nabi\u2028Coco"])
+def test_a_title_with_a_line_break_or_control_character_is_refused_and_nothing_is_stored(owner_client, photo_bytes, title):
+    response = upload(owner_client, photo_bytes, title=title)
+    assert response.status_code == 400
+    assert "Write it on one line, without line breaks, tabs or other control characters." in html.unescape(response.content.decode())
+    assert not Creation.objects.exists() and stored_files() == []
+
+
+def test_a_title_with_emoji_joined_by_zero_width_joiners_is_fine(owner_client, photo_bytes):
+    assert upload(owner_client, photo_bytes, title="Nabi 🐕\u200d🦺").status_code == 302
+    assert Creation.objects.get().title == "Nabi 🐕\u200d🦺"
+
+
+def test_the_service_and_the_model_refuse_a_title_on_two_lines_too(user):
+    from generation.photos import photo_normalize
+    from studio.services import creation_create
+    from tests.conftest import CAT_PHOTO
+
+    with CAT_PHOTO.open("rb") as handle:
+        photo = photo_normalize(handle)
+    with pytest.raises(ValidationError):
+        creation_create(owner=user, photo=photo, title="Nabi\nCoco", aspect_ratio="1:1", engine="living-photo")
+    assert not Creation.objects.exists() and stored_files() == []
+    with pytest.raises(ValidationError):
+        Creation._meta.get_field("title").clean("Nabi\nCoco", None)
 
 
 def test_the_upload_page_asks_for_a_photo_and_a_frame_shape(owner_client):
@@ -62,10 +91,53 @@ def test_a_bad_upload_is_refused_on_the_form_and_nothing_is_kept(owner_client, d
     assert stored_files() == []
 
 
-def test_an_upload_over_25_mb_is_refused_on_the_form(owner_client):
-    response = upload(owner_client, b"\xff\xd8" + b"\0" * (25 * 1024 * 1024 + 1))
-    assert response.status_code == 400
-    assert "larger than 25 MB" in response.content.decode()
+class CountingStream:
+    """A request body that counts the bytes the site reads from it."""
+
+    def __init__(self, body: bytes):
+        self.payload, self.consumed = FakePayload(body), 0
+
+    def read(self, size=-1, /):
+        data = self.payload.read(size)
+        self.consumed += len(data)
+        return data
+
+    def readline(self, size=-1, /):
+        data = self.payload.readline(size)
+        self.consumed += len(data)
+        return data
+
+
+def test_an_upload_over_the_limit_is_refused_without_reading_the_rest_of_it(owner_client, settings):
+    settings.PHOTO_MAX_BYTES = 1024 * 1024
+    photo = io.BytesIO(b"\xff\xd8" + b"\0" * (8 * 1024 * 1024))
+    photo.name = "huge.jpg"
+    body = encode_multipart(BOUNDARY, {"photo": photo, "title": "Nabi", "aspect_ratio": "16:9", "engine": "living-photo"})
+    stream = CountingStream(body)
+    response = owner_client.generic("POST", reverse("studio:creation-new"), body, content_type=MULTIPART_CONTENT, **{"wsgi.input": stream})
+    # The site stopped at the limit (plus one chunk of the parser), not at the end of 8 MB.
+    assert stream.consumed < 1024 * 1024 + 256 * 1024 < len(body)
+    assert response.status_code == 302 and response.url == reverse("studio:creation-new")
+    assert "The photo is larger than 1 MB. Please upload a smaller one." in owner_client.get(response.url).content.decode()
+    assert not Creation.objects.exists() and stored_files() == []
+
+
+def test_an_upload_over_the_limit_with_its_csrf_token_first_gets_the_message_as_a_browser_would(user, settings):
+    settings.PHOTO_MAX_BYTES = 1024 * 1024
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    browser.get(reverse("studio:creation-new"))
+    photo = io.BytesIO(b"\xff\xd8" + b"\0" * (4 * 1024 * 1024))
+    photo.name = "huge.jpg"
+    form = {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value, "photo": photo, "aspect_ratio": "16:9", "engine": "living-photo"}
+    response = browser.post(reverse("studio:creation-new"), form, follow=True)
+    assert response.redirect_chain == [(reverse("studio:creation-new"), 302)]  # stopped by the handler, after the CSRF check
+    assert "The photo is larger than 1 MB." in response.content.decode() and not Creation.objects.exists()
+
+
+def test_an_upload_of_the_default_limit_says_25_mb(owner_client):
+    response = upload(owner_client, b"\xff\xd8" + b"\0" * (25 * 1024 * 1024 + 1), title="Nabi")
+    assert "larger than 25 MB" in owner_client.get(response.url).content.decode()
     assert not Creation.objects.exists()
 
 

@@ -4,6 +4,7 @@ Everything that differs between a laptop and production comes from the environme
 (django-environ). The embedded defaults need no server: SQLite, Celery's filesystem
 broker and local files, all under ``var/``.
 """
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -68,6 +69,14 @@ TEMPLATES = [
                 "shop.context_processors.shop",
             ],
         },
+    },
+    # Plain-text emails (petmemories.mail): the same templates, with nothing HTML-escaped.
+    {
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
     },
 ]
 
@@ -180,6 +189,13 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Media is private: it is never served from MEDIA_URL, only through views that check
 # permission (see studio/media.py).
+# The largest photo file accepted. An upload stops being read as soon as it passes this
+# (studio/uploads.py), so set the proxy's body limit a little above it.
+PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=25 * 1024 * 1024)
+# The form fields and JSON bodies around uploads (Django's default, said here on purpose:
+# photos are limited above, not by this).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
@@ -317,6 +333,17 @@ CELERY_BEAT_SCHEDULE = {
     "expire-unpaired-frames": {"task": "studio.expire_unpaired_frames", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# /readyz answers only the operator (petmemories/health.py): requests straight from these
+# networks (not through the public proxy), or with "Authorization: Bearer <READYZ_TOKEN>".
+# A mistyped network stops the process here rather than failing every probe.
+READYZ_ALLOWED_NETWORKS = [ipaddress.ip_network(network) for network in env.list(
+    "READYZ_ALLOWED_NETWORKS",
+    default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+)]
+READYZ_TOKEN = env("READYZ_TOKEN", default="")
+# The storage check writes a probe object at most once this often; in between it only lists.
+READYZ_STORAGE_WRITE_SECONDS = env.int("READYZ_STORAGE_WRITE_SECONDS", default=300)
 
 LOGGING = {
     "version": 1,

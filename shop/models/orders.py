@@ -6,6 +6,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from petmemories.validators import validate_single_line
+
 from ..money import Currency
 from .catalog import FrameVariant
 
@@ -52,7 +54,7 @@ class Order(models.Model):
     ship_country = models.CharField("country", max_length=2, blank=True)
 
     is_gift = models.BooleanField(default=False)
-    gift_recipient_name = models.CharField(max_length=200, blank=True)
+    gift_recipient_name = models.CharField(max_length=200, blank=True, validators=[validate_single_line])
     gift_recipient_email = models.EmailField(blank=True, help_text="Told when it ships; pairs the frame to them (later).")
     gift_message = models.TextField(blank=True, max_length=500)
     preload = models.ManyToManyField("studio.Creation", blank=True, related_name="+", help_text="Videos put on the frame before it ships.")

@@ -7,6 +7,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from generation.engines.base import ASPECT_RATIOS
+from petmemories.validators import validate_single_line
 
 
 class Creation(models.Model):
@@ -17,7 +18,7 @@ class Creation(models.Model):
     # A random id, so that private URLs cannot be guessed by counting.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="creations")
-    title = models.CharField(max_length=80, blank=True, help_text="The pet's name, or a caption.")
+    title = models.CharField(max_length=80, blank=True, validators=[validate_single_line], help_text="The pet's name, or a caption.")
     photo = models.ImageField(upload_to="photos/%Y/%m/", max_length=255, help_text="Upright, EXIF-free JPEG.")
     photo_width = models.PositiveIntegerField(editable=False, default=0)
     photo_height = models.PositiveIntegerField(editable=False, default=0)

@@ -10,12 +10,14 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from petmemories.validators import validate_single_line
+
 from .creations import Creation
 
 
 class Device(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, help_text="The device id the frame knows itself by.")
-    name = models.CharField(max_length=60, default="My frame")
+    name = models.CharField(max_length=60, default="My frame", validators=[validate_single_line])
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="devices")
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False, help_text="SHA-256 of the frame's token.")
     pairing_code = models.CharField(max_length=8, unique=True, null=True, blank=True, editable=False)

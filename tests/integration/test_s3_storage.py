@@ -90,8 +90,10 @@ def test_photos_and_videos_go_to_s3_and_come_back_as_signed_urls(s3_storage, cel
     assert Client().get(response.url + "video/").status_code == 404  # no signed URL for strangers
 
 
-def test_readyz_checks_the_s3_bucket(s3_storage, client):
-    assert client.get("/readyz").json()["checks"]["storage"]["ok"] is True
+def test_readyz_checks_the_s3_bucket_without_leaving_objects_in_it(s3_storage, client):
+    for _ in range(3):  # one write, then listings
+        assert client.get("/readyz").json()["checks"]["storage"]["ok"] is True
+    assert "Contents" not in s3_storage.list_objects_v2(Bucket=BUCKET)
     s3_storage.delete_bucket(Bucket=BUCKET)
     report = client.get("/readyz")
-    assert report.status_code == 503 and "NoSuchBucket" in report.json()["checks"]["storage"]["error"]
+    assert report.status_code == 503 and report.json()["checks"]["storage"]["ok"] is False
