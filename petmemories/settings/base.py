@@ -239,6 +239,19 @@ GENERATION_DEFAULT_ENGINE = env("GENERATION_DEFAULT_ENGINE", default="living-pho
 # ``manage.py requeue_jobs`` (the broker may have been down when it was created).
 GENERATION_REQUEUE_AFTER_SECONDS = env.int("GENERATION_REQUEUE_AFTER_SECONDS", default=120)
 
+# --- A customer's own data (accounts: export and deletion; petmemories/storage.py) ----------
+# Days a data export can be downloaded; then its file is deleted.
+DATA_EXPORT_DAYS = env.int("DATA_EXPORT_DAYS", default=7)
+# `manage.py sweep_storage` removes files no row points to once they are this old: an upload or
+# a render whose row is not written yet is younger.
+STORAGE_SWEEP_GRACE_HOURS = env.float("STORAGE_SWEEP_GRACE_HOURS", default=24)
+
+# --- Periodic tasks (the `beat` process of the Procfile) -------------------------------------
+CELERY_BEAT_SCHEDULE = {
+    "expire-data-exports": {"task": "accounts.expire_data_exports", "schedule": 3600.0},
+    "sweep-storage": {"task": "generation.sweep_storage", "schedule": 24 * 3600.0},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

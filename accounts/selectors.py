@@ -1,0 +1,22 @@
+from django.http import Http404
+from django.utils import timezone
+
+from .models import DataExport
+
+
+def data_export_latest(*, user) -> DataExport | None:
+    """The export to show on the customer's data page: the latest, unless it has expired."""
+    export = user.data_exports.first()
+    if export and export.expires_at and export.expires_at <= timezone.now():
+        return None
+    return export
+
+
+def data_export_get_downloadable(*, user, export_id) -> DataExport:
+    """A ready, unexpired export of ``user``'s; 404 for anything else, whoever asks."""
+    try:
+        return DataExport.objects.get(
+            pk=export_id, user_id=user.pk, state=DataExport.State.READY, expires_at__gt=timezone.now()
+        )
+    except DataExport.DoesNotExist:
+        raise Http404("No such export.") from None
