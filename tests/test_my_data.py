@@ -24,7 +24,7 @@ from accounts.services import data_exports_expire
 from accounts.tasks import build_data_export
 from generation.models import Job
 from generation.services import job_transition
-from shop.models import Cart, CreditEntry, Order, Subscription
+from shop.models import Cart, CreditEntry, Order, PlanPrice, Subscription
 from shop.selectors import credit_balance, plan_for
 from studio.models import Creation, Device, PlaylistItem
 from studio.services import creation_delete, creation_set_shared
@@ -167,6 +167,29 @@ def test_when_stripe_cannot_cancel_the_subscription_nothing_is_deleted(
     assert Subscription.objects.get(user=user).status == "active"
     assert creation_files(finished_creation) <= stored_files(media_root)
     assert not mail.outbox
+
+
+@pytest.fixture
+def stripe(stripe_api, live_server, settings):
+    """…and Stripe's webhooks delivered to our endpoint on a live server."""
+    settings.SITE_URL = live_server.url
+    stripe_api.set_webhook(live_server.url + reverse("shop:stripe-webhook"), settings.STRIPE_WEBHOOK_SECRET)
+    return stripe_api
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_my_account_cancels_my_premium_subscription_in_stripe(client, user, stripe):
+    client.force_login(user)
+    price = PlanPrice.objects.get(plan__code="premium", interval="month", currency="KRW")
+    client.post(reverse("shop:currency"), {"currency": "KRW"})
+    stripe.complete_checkout(client.post(reverse("shop:subscribe", args=[price.pk])).url.rsplit("/", 1)[1])
+    subscription_id = Subscription.objects.get(user=user).stripe_subscription_id
+    assert stripe.client().v1.subscriptions.retrieve(subscription_id).status == "active"
+
+    response = client.post(reverse("accounts:delete"), {"confirmation": user.email})
+
+    assert response.status_code == 302 and not User.objects.filter(pk=user.pk).exists()
+    assert stripe.client().v1.subscriptions.retrieve(subscription_id).status == "canceled"
 
 
 # --- Exporting my data --------------------------------------------------------------------------
