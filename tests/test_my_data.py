@@ -278,3 +278,11 @@ def test_the_sweeper_removes_an_orphan_after_the_grace_period_and_never_a_refere
     call_command("sweep_storage", stdout=io.StringIO())
     assert not default_storage.exists(old_orphan)
     assert stored_files(media_root) == creation_files(finished_creation) | {young_orphan}
+
+
+def test_every_periodic_task_names_a_task_the_workers_know(settings):
+    from petmemories.celery import app
+
+    app.loader.import_default_modules()
+    assert {"accounts.expire_data_exports", "generation.sweep_storage"} <= {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= set(app.tasks)
