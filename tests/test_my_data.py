@@ -144,6 +144,19 @@ def test_deleting_my_account_takes_everything_personal_and_keeps_orders_blanked(
     assert goodbye.to == ["owner@example.com"] and goodbye.subject == "Your PetMemories account was deleted"
 
 
+def test_staff_deleting_an_account_in_the_admin_deletes_it_as_its_owner_would(
+    admin_client, user, order, media_root, django_capture_on_commit_callbacks
+):
+    user.creations.create(photo=default_storage.save("photos/nabi.jpg", ContentFile(b"a photo")))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:accounts_user_delete", args=[user.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not User.objects.filter(pk=user.pk).exists()
+    order.refresh_from_db()
+    assert order.customer is None and order.ship_name == "" and order.gift_message == ""
+    assert stored_files(media_root) == set()
+    assert [message.subject for message in mail.outbox] == ["Your PetMemories account was deleted"]
+
+
 def closed_port_url() -> str:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
