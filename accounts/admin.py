@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count
 
-from .models import User
+from .models import DataExport, User
 from .services import account_delete
 from .signals import AccountDeletionRefused
 
@@ -39,3 +39,20 @@ class UserAdmin(BaseUserAdmin):
     def delete_queryset(self, request, queryset):
         for user in queryset:
             self.delete_model(request, user)
+
+
+@admin.register(DataExport)
+class DataExportAdmin(admin.ModelAdmin):
+    """Whether a customer's export was built and until when it is offered; its content is theirs
+    alone, so the file is not shown here."""
+
+    list_display = ["user", "state", "requested_at", "ready_at", "expires_at"]
+    list_filter = ["state"]
+    search_fields = ["user__email"]
+    fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
