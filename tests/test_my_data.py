@@ -58,6 +58,7 @@ def test_deleting_a_creation_takes_its_page_link_files_and_playlist_places_and_k
     assert creation_files(creation) <= stored_files(media_root)
     ledger = list(CreditEntry.objects.filter(user=user).values_list("pk", "kind", "amount"))
 
+    assert reverse("studio:creation-delete", args=[creation.pk]) in owner_client.get(page_url).content.decode()
     confirm = owner_client.get(reverse("studio:creation-delete", args=[creation.pk]))
     assert confirm.status_code == 200 and "Delete it for good" in confirm.content.decode()
     assert Creation.objects.filter(pk=creation.pk).exists()  # asking is not deleting
@@ -224,8 +225,9 @@ def test_my_data_export_is_built_by_a_worker_and_downloaded_by_me_alone(
 ):
     make_premium(user)
     paired_frame(user, finished_creation)
+    assert reverse("accounts:my-data") in owner_client.get(reverse("account_email")).content.decode()
     page = owner_client.get(reverse("accounts:my-data")).content.decode()
-    assert "Request a copy of my data" in page
+    assert "Request a copy of my data" in page and reverse("accounts:delete") in page
 
     export = request_and_build_export(owner_client, django_capture_on_commit_callbacks)
 
