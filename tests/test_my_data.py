@@ -114,6 +114,7 @@ def test_deleting_my_account_takes_everything_personal_and_keeps_orders_blanked(
 ):
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     Cart.objects.create(owner=user, currency="KRW")
+    left_at_checkout = Order.objects.create(customer=user, email=user.email, currency="KRW", subtotal=Decimal(69000), total=Decimal(69000))
     paired_frame(user, finished_creation)
     strangers_creation = make_creation(other_user)
     elsewhere = Client()
@@ -141,6 +142,7 @@ def test_deleting_my_account_takes_everything_personal_and_keeps_orders_blanked(
     assert order.customer is None and (order.number, order.total, order.amount_paid, order.ship_country) == (order.number, 149000, 149000, "KR")
     assert not any([order.email, order.ship_name, order.ship_line1, order.ship_city, order.ship_postal_code,
                     order.gift_recipient_name, order.gift_recipient_email, order.gift_message])
+    assert Order.objects.get(pk=left_at_checkout.pk).status == "canceled"
     [goodbye] = mail.outbox
     assert goodbye.to == ["owner@example.com"] and goodbye.subject == "Your PetMemories account was deleted"
 

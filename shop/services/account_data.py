@@ -9,6 +9,7 @@ from accounts.signals import AccountDeletionRefused
 
 from .. import payments
 from ..models import Order, Subscription
+from .orders import order_cancel
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +22,8 @@ ORDER_PERSONAL_FIELDS = (
 
 
 def account_shop_delete(*, user) -> None:
-    """Cancel ``user``'s subscriptions in Stripe, then keep their orders for the accounts with
-    the personal fields blanked. Raises AccountDeletionRefused when Stripe cannot cancel one,
+    """Cancel ``user``'s subscriptions in Stripe and their unpaid orders, then keep their orders
+    for the accounts with the personal fields blanked. Raises AccountDeletionRefused when Stripe cannot cancel one,
     so that nobody goes on paying for an account that no longer exists."""
     for subscription in Subscription.objects.filter(user=user).exclude(
         status__in=[Subscription.Status.CANCELED, Subscription.Status.INCOMPLETE_EXPIRED]
@@ -37,4 +38,7 @@ def account_shop_delete(*, user) -> None:
                 "We could not reach our payment service to cancel your Premium subscription, so nothing was deleted. "
                 "Please try again in a few minutes."
             )) from error
+    # An order left at checkout would have nobody to tell or ship to if paid later.
+    for order in Order.objects.filter(customer=user, status=Order.Status.PENDING):
+        order_cancel(order=order)
     Order.objects.filter(customer=user).update(customer=None, **dict.fromkeys(ORDER_PERSONAL_FIELDS, ""))
