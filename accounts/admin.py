@@ -1,8 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count
 
-from .models import User
+from .models import DataExport, User
+from .services import account_delete
+from .signals import AccountDeletionRefused
 
 
 @admin.register(User)
@@ -26,3 +28,31 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description="Creations", ordering="creation_count")
     def creation_count(self, user):
         return user.creation_count
+
+    # Staff delete an account the way its owner would: Stripe first, orders blanked, files gone.
+    def delete_model(self, request, obj):
+        try:
+            account_delete(user=obj)
+        except AccountDeletionRefused as error:
+            self.message_user(request, f"{obj} was not deleted: {error}", messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            self.delete_model(request, user)
+
+
+@admin.register(DataExport)
+class DataExportAdmin(admin.ModelAdmin):
+    """Whether a customer's export was built and until when it is offered; its content is theirs
+    alone, so the file is not shown here."""
+
+    list_display = ["user", "state", "requested_at", "ready_at", "expires_at"]
+    list_filter = ["state"]
+    search_fields = ["user__email"]
+    fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

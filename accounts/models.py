@@ -1,6 +1,10 @@
+import secrets
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class UserManager(BaseUserManager):
@@ -47,3 +51,37 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.email
+
+
+def _export_path(export, filename):
+    return f"exports/{secrets.token_hex(16)}.zip"
+
+
+class DataExport(models.Model):
+    """A customer's request for a copy of their data: a ZIP that a worker builds, kept in private
+    storage and offered to them alone until it expires (then it is deleted)."""
+
+    class State(models.TextChoices):
+        PREPARING = "preparing", _("Being prepared")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_exports")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PREPARING)
+    file = models.FileField(upload_to=_export_path, max_length=255, blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="The download and its file go at this moment.")
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(state="ready") | (~models.Q(file="") & models.Q(expires_at__isnull=False)),
+                name="data_export_ready_has_file",
+            )
+        ]
+
+    def __str__(self):
+        return f"Data export of {self.user} ({self.state})"

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop, ngettext
 from PIL import Image
 
+from petmemories.storage import files_delete_on_commit, files_of
 from shop.services.credits import credit_settle
 
 from . import media
@@ -363,3 +364,22 @@ def _job_run(job: Job) -> Job:
         duration=files.duration,
         **outputs,
     )
+
+
+def jobs_delete(*, source: str = "", owner=None) -> int:
+    """Delete the jobs made from ``source``, or all of ``owner``'s, and their files once the
+    transaction commits. An unfinished one is canceled first, which gives its credit back
+    (once); the credit ledger keeps its entries. Returns how many were deleted."""
+    if not (source or owner):
+        raise ValueError("Say whose jobs, or which photo's.")
+    jobs = Job.objects.filter(**({"source": source} if source else {}), **({"owner": owner} if owner else {}))
+    with transaction.atomic():
+        for job in jobs.exclude(state__in=Job.FINISHED_STATES):
+            try:
+                job_cancel(job_id=job.pk)
+            except InvalidTransition:  # it finished meanwhile, and settled its credit then
+                pass
+        doomed = list(jobs.select_for_update())
+        files_delete_on_commit(name for job in doomed for name in files_of(job))
+        Job.objects.filter(pk__in=[job.pk for job in doomed]).delete()
+        return len(doomed)

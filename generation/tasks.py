@@ -1,4 +1,5 @@
 from celery.signals import worker_process_init
+from django.core.management import call_command
 
 from petmemories.celery import app
 
@@ -17,3 +18,9 @@ def report_engines(**kwargs) -> None:
     """Each pool process says which engines of its worker's queues it can run."""
     queues = set(app.amqp.queues.consume_from or app.amqp.queues)
     worker_reports.start_reporting(queues)
+
+
+@app.task(name="generation.sweep_storage", ignore_result=True)
+def sweep_storage() -> None:
+    """Periodic (CELERY_BEAT_SCHEDULE): remove the media files no row points to."""
+    call_command("sweep_storage")

@@ -9,6 +9,10 @@ class ShopConfig(AppConfig):
         from allauth.account.signals import user_signed_up
         from django.contrib.auth.signals import user_logged_in
 
+        from accounts.signals import account_deleting, account_exporting
+
+        from .selectors import account_shop_export
+        from .services.account_data import account_shop_delete
         from .services.campaigns import attribution_record
         from .services.cart import cart_merge
 
@@ -22,3 +26,9 @@ class ShopConfig(AppConfig):
 
         user_logged_in.connect(merge_visitor_cart, dispatch_uid="shop.merge_visitor_cart", weak=False)
         user_signed_up.connect(attribute_sign_up, dispatch_uid="shop.attribute_sign_up", weak=False)
+        account_deleting.connect(
+            lambda sender, user, **kwargs: account_shop_delete(user=user), dispatch_uid="shop.account_delete", weak=False
+        )
+        account_exporting.connect(
+            lambda sender, user, **kwargs: account_shop_export(user=user), dispatch_uid="shop.account_export", weak=False
+        )

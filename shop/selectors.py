@@ -4,6 +4,8 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from accounts.signals import ExportSection
+
 from .models import (
     BONUS_BUCKET,
     Attribution,
@@ -142,3 +144,38 @@ def campaign_report(*, campaign: Campaign) -> dict:
         "campaign": campaign, "funnel": funnel, "revenue": revenue, "subscriptions": subscriptions,
         "redemptions": campaign.redemptions.count(), "generated_at": timezone.now(),
     }
+
+
+def account_shop_export(*, user) -> list[ExportSection]:
+    """A customer's orders, subscriptions and credit history, for their data export."""
+    orders = [
+        {
+            "number": order.number, "status": order.status, "created_at": order.created_at, "paid_at": order.paid_at,
+            "currency": order.currency, "subtotal": order.subtotal, "shipping_cost": order.shipping_cost, "total": order.total,
+            "amount_paid": order.amount_paid, "amount_refunded": order.amount_refunded, "email": order.email,
+            "shipping_address": order.shipping_address_lines, "is_gift": order.is_gift,
+            "gift_recipient_name": order.gift_recipient_name, "gift_recipient_email": order.gift_recipient_email,
+            "gift_message": order.gift_message, "carrier": order.carrier, "tracking_number": order.tracking_number,
+            "items": [
+                {"description": item.description, "sku": item.sku, "unit_price": item.unit_price, "quantity": item.quantity}
+                for item in order.items.all()
+            ],
+        }
+        for order in Order.objects.filter(customer=user).prefetch_related("items").order_by("created_at")
+    ]
+    subscriptions = [
+        {
+            "plan": subscription.plan.name, "status": subscription.status, "created_at": subscription.created_at,
+            "current_period_end": subscription.current_period_end, "cancel_at_period_end": subscription.cancel_at_period_end,
+            "canceled_at": subscription.canceled_at,
+        }
+        for subscription in Subscription.objects.filter(user=user).select_related("plan").order_by("created_at")
+    ]
+    credits = list(
+        CreditEntry.objects.filter(user=user).order_by("created_at", "pk").values("created_at", "kind", "amount", "bucket", "note")
+    )
+    return [
+        ExportSection(name="orders", data=orders),
+        ExportSection(name="subscriptions", data=subscriptions),
+        ExportSection(name="credits", data=credits),
+    ]

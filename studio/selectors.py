@@ -1,6 +1,7 @@
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from accounts.signals import ExportSection
 from generation.models import Job
 
 from .models import Creation, Device
@@ -58,3 +59,32 @@ def queue_position(*, job: Job) -> int | None:
     if job.state != Job.State.QUEUED:
         return None
     return Job.objects.filter(state=Job.State.QUEUED, engine=job.engine, created_at__lt=job.created_at).count() + 1
+
+
+def account_studio_export(*, user) -> list[ExportSection]:
+    """A customer's creations (with their photo and the latest video, GIF and poster) and
+    frames, for their data export."""
+    creations, files = [], {}
+    for creation in Creation.objects.filter(owner=user).select_related("job").order_by("created_at"):
+        folder = f"creations/{creation.pk}"
+        entry = {
+            "id": creation.pk, "title": creation.title, "created_at": creation.created_at, "aspect_ratio": creation.aspect_ratio,
+            "is_shared": creation.is_shared, "share_views": creation.share_views, "files": {},
+        }
+        outputs = [("photo", creation.photo, "jpg")]
+        if creation.job:
+            entry["video"] = {"engine": creation.job.engine, "state": creation.job.state, "params": creation.job.params}
+            outputs += [("video", creation.job.video, "mp4"), ("gif", creation.job.gif, "gif"), ("poster", creation.job.poster, "jpg")]
+        for kind, fieldfile, extension in outputs:
+            if fieldfile:
+                entry["files"][kind] = path = f"{folder}/{kind}.{extension}"
+                files[path] = fieldfile.name
+        creations.append(entry)
+    frames = [
+        {
+            "id": device.pk, "name": device.name, "paired_at": device.paired_at, "last_seen_at": device.last_seen_at,
+            "playlist": [item.creation_id for item in device.playlist.all()],
+        }
+        for device in Device.objects.filter(owner=user).prefetch_related("playlist")
+    ]
+    return [ExportSection(name="creations", data=creations, files=files), ExportSection(name="frames", data=frames)]

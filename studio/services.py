@@ -9,13 +9,14 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from generation.photos import NormalizedPhoto
-from generation.services import RetryRefused, job_create, job_quota_check, job_retry, job_settings
+from generation.services import RetryRefused, job_create, job_quota_check, job_retry, job_settings, jobs_delete
 from petmemories.mail import mail_send
+from petmemories.storage import files_delete_on_commit, files_of
 from petmemories.validators import validate_single_line
 from shop.selectors import launch_mode_active, plan_for
 from shop.services.credits import credit_reserve
 
-from .models import Creation, ShareReport
+from .models import Creation, Device, ShareReport
 
 
 @transaction.atomic
@@ -129,3 +130,23 @@ def creation_notify_ready(*, job_id: int) -> None:
             template="studio/email/ready", context={"creation": creation, "site_url": settings.SITE_URL},
             to=creation.owner.email, language=creation.owner.language,
         )
+
+
+@transaction.atomic
+def creation_delete(*, creation: Creation) -> None:
+    """Delete a creation for good: its page and public link, its places on frames' playlists,
+    its jobs (one still running is canceled first, giving its credit back) and, once committed,
+    every file of it and of its jobs. The credit ledger keeps its entries."""
+    creation = Creation.objects.select_for_update().get(pk=creation.pk)
+    jobs_delete(source=creation.photo.name)
+    files_delete_on_commit(files_of(creation))
+    creation.delete()
+
+
+def account_studio_delete(*, user) -> None:
+    """What studio keeps about an account that is being deleted: its creations (files
+    included), any other job of theirs, and their frames."""
+    for creation in Creation.objects.filter(owner=user):
+        creation_delete(creation=creation)
+    jobs_delete(owner=user)
+    Device.objects.filter(owner=user).delete()

@@ -11,6 +11,7 @@ urlpatterns = [
     path("studio/<uuid:creation_id>/share/", views.creation_share, name="creation-share"),
     path("studio/<uuid:creation_id>/share/new-link/", views.creation_share_rotate, name="creation-share-rotate"),
     path("studio/<uuid:creation_id>/retry/", views.creation_retry, name="creation-retry"),
+    path("studio/<uuid:creation_id>/delete/", views.creation_delete, name="creation-delete"),
     path("studio/<uuid:creation_id>/<str:kind>/", views.creation_media, name="creation-media"),
     path("frames/", frame_views.frame_list, name="frame-list"),
     path("frames/pair/", frame_views.frame_pair, name="frame-pair"),

@@ -120,6 +120,19 @@ def creation_retry(request, creation_id):
     return redirect(creation)
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def creation_delete(request, creation_id):
+    """Ask, then delete (a POST only)."""
+    creation = selectors.creation_get_owned(user=request.user, creation_id=creation_id)
+    if request.method == "POST":
+        name = str(creation)
+        services.creation_delete(creation=creation)
+        messages.success(request, gettext("“%(name)s” is deleted, with its photo, its video and its public link.") % {"name": name})
+        return redirect("studio:gallery")
+    return render(request, "studio/delete.html", {"creation": creation})
+
+
 @require_GET
 def share(request, token):
     creation = selectors.creation_get_shared(token=token)

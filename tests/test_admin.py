@@ -79,6 +79,9 @@ def test_every_changelist_renders_with_search_and_each_filter(admin_client, fini
     from generation.services import engines_report
 
     engines_report(worker="cpu@box:1", queues={"cpu"})
+    from accounts.services import data_export_request
+
+    data_export_request(user=finished_creation.owner)
     for model, model_admin in admin.site._registry.items():
         if model._meta.app_label not in OUR_APPS:
             continue

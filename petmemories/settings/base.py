@@ -331,6 +331,8 @@ elif TRUSTED_CLIENT_IP_HEADER:
 # --- Periodic tasks (the `beat` process) ---------------------------------------------------
 CELERY_BEAT_SCHEDULE = {
     "expire-unpaired-frames": {"task": "studio.expire_unpaired_frames", "schedule": 3600.0},
+    "expire-data-exports": {"task": "accounts.expire_data_exports", "schedule": 3600.0},
+    "sweep-storage": {"task": "generation.sweep_storage", "schedule": 24 * 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -344,6 +346,13 @@ READYZ_ALLOWED_NETWORKS = [ipaddress.ip_network(network) for network in env.list
 READYZ_TOKEN = env("READYZ_TOKEN", default="")
 # The storage check writes a probe object at most once this often; in between it only lists.
 READYZ_STORAGE_WRITE_SECONDS = env.int("READYZ_STORAGE_WRITE_SECONDS", default=300)
+
+# --- A customer's own data (accounts: export and deletion; petmemories/storage.py) ----------
+# Days a data export can be downloaded; then its file is deleted.
+DATA_EXPORT_DAYS = env.int("DATA_EXPORT_DAYS", default=7)
+# `manage.py sweep_storage` removes files no row points to once they are this old: an upload or
+# a render whose row is not written yet is younger.
+STORAGE_SWEEP_GRACE_HOURS = env.float("STORAGE_SWEEP_GRACE_HOURS", default=24)
 
 LOGGING = {
     "version": 1,

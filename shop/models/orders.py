@@ -27,8 +27,9 @@ class Order(models.Model):
         CANCELED = "canceled", _("Canceled")
 
     number = models.CharField(max_length=16, unique=True, default=_order_number, editable=False)
-    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
-    email = models.EmailField()
+    # Orders outlive a deleted account, for the accounts, with its personal fields blanked.
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
+    email = models.EmailField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     currency = models.CharField(max_length=3, choices=Currency.choices)
     subtotal = models.DecimalField(max_digits=12, decimal_places=2)

@@ -88,6 +88,11 @@ def subscription_retrieve(subscription_id: str) -> dict:
     return _call(client().v1.subscriptions.retrieve, subscription_id)
 
 
+def subscription_cancel(subscription_id: str) -> dict:
+    """End a subscription now (no more invoices)."""
+    return _call(client().v1.subscriptions.cancel, subscription_id)
+
+
 def invoice_retrieve(invoice_id: str) -> dict:
     return _call(client().v1.invoices.retrieve, invoice_id)
 

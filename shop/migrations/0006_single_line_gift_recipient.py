@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('shop', '0004_campaigns'),
+        ('shop', '0005_orders_outlive_accounts'),
     ]
 
     operations = [
