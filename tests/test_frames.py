@@ -2,7 +2,6 @@
 unchanged), download checked videos, unpair — with the reference client as a real frame."""
 import hashlib
 import json
-import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -150,9 +149,10 @@ def test_a_gift_frame_is_paired_to_the_recipient_who_accepts_it(user, other_user
     )
     order.items.create(description="PetMemories Mini 8.0″ Snow", sku="MINI-8-SNOW", unit_price=89000, quantity=1)
     order.preload.set([finished_creation])
+    frame = register()
     with django_capture_on_commit_callbacks(execute=True):
-        [registration] = devices.devices_provision_for_order(order=order)
-    assert registration.device.owner is None
+        [device] = devices.devices_provision_for_order(order=order, pairing_codes=[frame["pairing_code"]])
+    assert device.owner is None
     link = next(line for line in mail.outbox[0].body.splitlines() if "/frames/accept/" in line).strip()
     assert mail.outbox[0].to == ["grandma@example.com"]
     recipient = Client()
@@ -160,7 +160,7 @@ def test_a_gift_frame_is_paired_to_the_recipient_who_accepts_it(user, other_user
     recipient.get(urlsplit(link).path)
     device = Device.objects.get()
     assert device.owner == other_user
-    assert [item["id"] for item in poll(registration.token).json()["items"]] == [str(finished_creation.pk)]
+    assert [item["id"] for item in poll(frame["token"]).json()["items"]] == [str(finished_creation.pk)]
     # The link works once, for one person.
     thief = Client()
     thief.force_login(user)
@@ -212,10 +212,11 @@ def test_staff_make_a_paid_order_s_frames_in_the_admin_paired_to_the_buyer(admin
     order = Order.objects.create(customer=user, email=user.email, currency="USD", subtotal=138, total=138, status="paid", paid_at=timezone.now())
     order.items.create(description="PetMemories Mini 8.0″ Snow", sku="MINI-8-SNOW", unit_price=69, quantity=2)
     order.preload.set([finished_creation])
-    response = admin_client.post(reverse("admin:shop_order_changelist"), {"action": "make_frames", "_selected_action": [order.pk]}, follow=True)
-    page = response.content.decode()
-    tokens = re.findall(r"[0-9a-f-]{36}: ([\w-]{43})", page)
-    assert len(tokens) == 2 and Device.objects.filter(order=order, owner=user).count() == 2
-    assert all(poll(token).json()["items"][0]["id"] == str(finished_creation.pk) for token in tokens)
-    again = admin_client.post(reverse("admin:shop_order_changelist"), {"action": "make_frames", "_selected_action": [order.pk]}, follow=True)
+    frames = [register(), register()]  # switched on in the warehouse, each showing its code
+    make = {"action": "make_frames", "_selected_action": [order.pk], "confirm": "1", f"order-{order.pk}-codes": " ".join(f["pairing_code"] for f in frames)}
+    response = admin_client.post(reverse("admin:shop_order_changelist"), make, follow=True)
+    assert "frames made, paired to owner@example.com" in response.content.decode()
+    assert Device.objects.filter(order=order, owner=user).count() == 2
+    assert all(poll(frame["token"]).json()["items"][0]["id"] == str(finished_creation.pk) for frame in frames)
+    again = admin_client.post(reverse("admin:shop_order_changelist"), make, follow=True)
     assert "were made already" in again.content.decode() and Device.objects.count() == 2
