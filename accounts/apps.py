@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
+    default = True  # the one "accounts" in INSTALLED_APPS means; this module holds two
     name = "accounts"
     verbose_name = _("Accounts")
 
