@@ -15,8 +15,10 @@ class CreationAdmin(admin.ModelAdmin):
     search_fields = ["=id", "title", "owner__email"]
     date_hierarchy = "created_at"
     list_select_related = ["owner", "job"]
-    raw_id_fields = ["owner", "job"]
-    readonly_fields = ["id", "photo", "photo_width", "photo_height", "share_token", "created_at", "preview", "links"]
+    # Whose a video is, which job made it and whether it is public change only through its
+    # owner's pages and the take-down action: otherwise changing a creation would hand a
+    # private video to another account, or publish one its owner had unshared.
+    readonly_fields = ["id", "owner", "aspect_ratio", "job", "is_shared", "photo", "photo_width", "photo_height", "share_token", "created_at", "preview", "links"]
     actions = ["make_again"]
     fields = ["id", "owner", "title", "aspect_ratio", "preview", "photo", "photo_width", "photo_height", "job", "is_shared", "share_token", "links", "created_at"]
 

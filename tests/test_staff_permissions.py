@@ -260,6 +260,17 @@ def test_staff_who_may_change_frames_cannot_point_one_at_someone_else_s_videos(d
     assert device.owner is None and not device.playlist.exists()
 
 
+def test_staff_who_may_change_creations_cannot_give_one_away_or_publish_it(django_user_model, other_user, finished_creation):
+    Creation.objects.filter(pk=finished_creation.pk).update(share_token="an-old-share-token")  # shared once, then unshared
+    client = staff_client(django_user_model, "studio.change_creation")
+    response = client.post(reverse("admin:studio_creation_change", args=[finished_creation.pk]), {
+        "title": "Chelsea asleep", "owner": other_user.pk, "is_shared": "on", "aspect_ratio": "16:9",
+    })
+    assert response.status_code == 302
+    creation = Creation.objects.get(pk=finished_creation.pk)
+    assert (creation.title, creation.owner, creation.is_shared, creation.aspect_ratio) == ("Chelsea asleep", finished_creation.owner, False, "1:1")
+
+
 def test_staff_make_a_gift_order_s_frames_with_the_codes_their_screens_show(admin_client, rows, finished_creation, django_capture_on_commit_callbacks):
     order = rows["shop.order"]
     Order.objects.filter(pk=order.pk).update(is_gift=True, gift_recipient_name="Grandma Lee", gift_recipient_email="grandma@example.com")
