@@ -134,7 +134,6 @@ class DeviceAdmin(admin.ModelAdmin):
 @admin.register(PlaylistItem)
 class PlaylistItemAdmin(admin.ModelAdmin):
     list_display = ["creation", "device", "position", "added_at"]
-    raw_id_fields = ["creation", "device"]
 
     # Putting a video on a frame is its owner's choice (see DeviceAdmin).
     def has_add_permission(self, request):
