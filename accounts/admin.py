@@ -1,6 +1,10 @@
+from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
+from allauth.account.models import EmailAddress
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from .models import DataExport, User
 from .services import account_delete
@@ -9,6 +13,11 @@ from .signals import AccountDeletionRefused
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """Staff who are not superusers (support) look after customers' accounts but gain no power
+    through them: they cannot grant staff status, groups or permissions, change a staff
+    account, set anyone's password or change an email (allauth keeps the verified addresses
+    apart; a changed one would let someone else sign in)."""
+
     ordering = ["-date_joined"]
     list_display = ["email", "first_name", "last_name", "creation_count", "is_staff", "is_active", "date_joined", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups", "date_joined"]
@@ -24,6 +33,20 @@ class UserAdmin(BaseUserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(creation_count=Count("creations"))
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return self.readonly_fields
+        return [*self.readonly_fields, "email", "is_staff", "is_superuser", "groups", "user_permissions"]
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or not obj.is_staff or request.user.is_superuser)
+
+    def user_change_password(self, request, id, form_url=""):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     @admin.display(description="Creations", ordering="creation_count")
     def creation_count(self, user):
@@ -56,3 +79,14 @@ class DataExportAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+admin.site.unregister(EmailAddress)
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(AllauthEmailAddressAdmin):
+    # allauth's action asks for no permission; a verified address is a way into an account.
+    @admin.action(description=_("Mark selected email addresses as verified"), permissions=["change"])
+    def make_verified(self, request, queryset):
+        super().make_verified(request, queryset)

@@ -35,7 +35,7 @@ class JobAdmin(admin.ModelAdmin):
     def short_error(self, job):
         return job.error[:60]
 
-    @admin.action(description="Cancel the selected jobs that have not finished")
+    @admin.action(description="Cancel the selected jobs that have not finished", permissions=["change"])
     def cancel_jobs(self, request, queryset):
         done = 0
         for job in queryset.exclude(state__in=Job.FINISHED_STATES):
@@ -46,7 +46,7 @@ class JobAdmin(admin.ModelAdmin):
                 pass
         self.message_user(request, f"Canceled {done} job(s).", messages.SUCCESS)
 
-    @admin.action(description="Send the selected queued jobs to the workers again")
+    @admin.action(description="Send the selected queued jobs to the workers again", permissions=["change"])
     def requeue_jobs(self, request, queryset):
         sent = sum(services.job_enqueue(job_id=pk) for pk in queryset.filter(state=Job.State.QUEUED).values_list("pk", flat=True))
         self.message_user(request, f"Sent {sent} job(s) to the workers.", messages.SUCCESS)

@@ -100,6 +100,16 @@ class PaymentInline(admin.TabularInline):
         return False
 
 
+class FramesForm(forms.Form):
+    """The pairing codes the frames of one order show on their screens."""
+
+    codes = forms.CharField(label=_("Codes on the frames' screens"), help_text=_("One code per frame, separated by spaces."))
+
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, prefix=f"order-{order.pk}", **kwargs)
+        self.order, self.frame_count = order, sum(item.quantity for item in order.items.all())
+
+
 class RefundForm(forms.Form):
     amount = forms.DecimalField(
         label=_("Amount"), min_value=Decimal("0.01"), decimal_places=2, required=False, help_text=_("Leave empty to refund everything not yet refunded.")
@@ -139,6 +149,16 @@ class OrderAdmin(admin.ModelAdmin):
     def total_display(self, order):
         return format_money(order.total, order.currency)
 
+    # Whoever may refund an order, or make its frames, sees the orders they act on.
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or self.has_refund_permission(request) or self.has_provision_device_permission(request)
+
+    def has_refund_permission(self, request):
+        return request.user.has_perm("shop.refund_order")
+
+    def has_provision_device_permission(self, request):
+        return request.user.has_perm("studio.provision_device")
+
     def _each(self, request, queryset, action, done):
         for order in queryset:
             try:
@@ -148,15 +168,15 @@ class OrderAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"{order}: {done}.", messages.SUCCESS)
 
-    @admin.action(description="Move on: paid → in production → shipped (fill in carrier and tracking first) → delivered")
+    @admin.action(description="Move on: paid → in production → shipped (fill in carrier and tracking first) → delivered", permissions=["change"])
     def advance(self, request, queryset):
         self._each(request, queryset, lambda order: order_advance(order=order), "moved on")
 
-    @admin.action(description="Cancel (not shipped; refund a paid order first)")
+    @admin.action(description="Cancel (not shipped; refund a paid order first)", permissions=["change"])
     def cancel(self, request, queryset):
         self._each(request, queryset, lambda order: order_cancel(order=order), "canceled")
 
-    @admin.action(description="Refund through Stripe…")
+    @admin.action(description="Refund through Stripe…", permissions=["refund"])
     def refund(self, request, queryset):
         form = RefundForm(request.POST if "confirm" in request.POST else None)
         if "confirm" in request.POST and form.is_valid():
@@ -166,22 +186,26 @@ class OrderAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "orders": queryset, "form": form, "opts": self.model._meta, "title": gettext("Refund orders")}
         return render(request, "admin/shop/order/refund.html", context)
 
-
-    @admin.action(description="Make the frames: register each, preload its videos (tokens are shown once)")
+    @admin.action(description="Make the frames: type the code each frame shows, and it joins the order with its videos…", permissions=["provision_device"])
     def make_frames(self, request, queryset):
         from studio.devices import PairingError, devices_provision_for_order
 
-        for order in queryset:
+        confirmed = "confirm" in request.POST
+        frames_forms = [FramesForm(request.POST if confirmed else None, order=order) for order in queryset]
+        if not (confirmed and all(form.is_valid() for form in frames_forms)):
+            context = {**self.admin_site.each_context(request), "frames_forms": frames_forms, "opts": self.model._meta, "title": gettext("Make the frames")}
+            return render(request, "admin/shop/order/make_frames.html", context)
+        for form in frames_forms:
             try:
-                registrations = devices_provision_for_order(order=order)
+                devices_provision_for_order(order=form.order, pairing_codes=form.cleaned_data["codes"].split())
             except PairingError as error:
                 self.message_user(request, str(error), messages.ERROR)
                 continue
-            tokens = "; ".join(f"{registration.device.pk}: {registration.token}" for registration in registrations)
-            whom = f"waiting for {order.gift_recipient_name} to accept" if order.is_gift else f"paired to {order.customer}"
-            self.message_user(request, f"{order}: {len(registrations)} frame(s), {whom}. Write each token onto its frame now: {tokens}", messages.SUCCESS)
+            whom = (gettext("waiting for %(name)s to accept") % {"name": form.order.gift_recipient_name}) if form.order.is_gift else (
+                gettext("paired to %(customer)s") % {"customer": form.order.customer})
+            self.message_user(request, gettext("%(order)s: frames made, %(whom)s.") % {"order": form.order, "whom": whom}, messages.SUCCESS)
 
-    @admin.action(description="Print packing slips (a gift's shows no prices)")
+    @admin.action(description="Print packing slips (a gift's shows no prices)", permissions=["change"])
     def packing_slips(self, request, queryset):
         orders = queryset.prefetch_related("items", "preload")
         return render(request, "admin/shop/order/packing_slips.html", {"orders": orders, "title": gettext("Packing slips")})

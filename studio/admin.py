@@ -15,8 +15,10 @@ class CreationAdmin(admin.ModelAdmin):
     search_fields = ["=id", "title", "owner__email"]
     date_hierarchy = "created_at"
     list_select_related = ["owner", "job"]
-    raw_id_fields = ["owner", "job"]
-    readonly_fields = ["id", "photo", "photo_width", "photo_height", "share_token", "created_at", "preview", "links"]
+    # Whose a video is, which job made it and whether it is public change only through its
+    # owner's pages and the take-down action: otherwise changing a creation would hand a
+    # private video to another account, or publish one its owner had unshared.
+    readonly_fields = ["id", "owner", "aspect_ratio", "job", "is_shared", "photo", "photo_width", "photo_height", "share_token", "created_at", "preview", "links"]
     actions = ["make_again"]
     fields = ["id", "owner", "title", "aspect_ratio", "preview", "photo", "photo_width", "photo_height", "job", "is_shared", "share_token", "links", "created_at"]
 
@@ -37,7 +39,7 @@ class CreationAdmin(admin.ModelAdmin):
             return format_html('{} · <a href="{}">Public link</a>', page, creation.get_share_url())
         return page
 
-    @admin.action(description="Make the selected failed or canceled videos again")
+    @admin.action(description="Make the selected failed or canceled videos again", permissions=["change"])
     def make_again(self, request, queryset):
         done = 0
         for creation in queryset.select_related("job"):
@@ -64,19 +66,27 @@ class ShareReportAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    # Taking a page down changes the creation, so it needs that right; whoever has it sees
+    # the reports that ask for it.
+    def has_change_creation_permission(self, request):
+        return request.user.has_perm("studio.change_creation")
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or self.has_change_creation_permission(request)
+
     @admin.display(description="Public page")
     def page(self, report):
         if report.creation.is_shared:
             return format_html('<a href="{}" target="_blank">Open</a>', report.creation.get_share_url())
         return "taken down" if report.creation.taken_down_at else "off"
 
-    @admin.action(description="Take the reported pages down (their owners are emailed)")
+    @admin.action(description="Take the reported pages down (their owners are emailed)", permissions=["change_creation"])
     def take_down(self, request, queryset):
         for report in queryset.select_related("creation"):
             services.share_take_down(report=report, staff=request.user)
         self.message_user(request, f"{queryset.count()} page(s) taken down.", messages.SUCCESS)
 
-    @admin.action(description="Dismiss the selected reports")
+    @admin.action(description="Dismiss the selected reports", permissions=["change"])
     def dismiss(self, request, queryset):
         for report in queryset:
             services.share_report_dismiss(report=report, staff=request.user)
@@ -86,22 +96,31 @@ class ShareReportAdmin(admin.ModelAdmin):
 class PlaylistItemInline(admin.TabularInline):
     model = PlaylistItem
     extra = 0
-    raw_id_fields = ["creation"]
+    can_delete = False
+    fields = readonly_fields = ["creation", "position", "added_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
-    """Frames: who owns each, what it plays, when it last asked. Tokens are never shown (only
-    their hashes are kept)."""
+    """Frames: who owns each, what it plays, when it last asked. No secret is shown: a token is
+    kept only as a hash, and the pairing code on an unpaired frame's screen would let anyone who
+    reads it here pair that frame (and a gift's preloaded videos) to themselves. Who owns a frame
+    and what it plays change only by pairing and on the owner's page, never here, so that
+    nobody can point a frame they hold at someone else's videos."""
 
     list_display = ["name", "id", "owner", "is_paired", "screen", "order", "last_seen_at", "registered_at"]
     list_filter = ["registered_at", "last_seen_at"]
     search_fields = ["=id", "name", "owner__email", "order__number"]
     list_select_related = ["owner", "order"]
-    raw_id_fields = ["owner", "order"]
-    readonly_fields = ["id", "paired_at", "registered_at", "last_seen_at", "pairing_code", "pairing_expires_at"]
-    exclude = ["token_hash"]
+    readonly_fields = ["id", "owner", "order", "paired_at", "registered_at", "last_seen_at"]
+    exclude = ["token_hash", "pairing_code", "pairing_expires_at"]
     inlines = [PlaylistItemInline]
+
+    def has_add_permission(self, request):
+        return False
 
     @admin.display(boolean=True, description="Paired")
     def is_paired(self, device):
@@ -115,4 +134,10 @@ class DeviceAdmin(admin.ModelAdmin):
 @admin.register(PlaylistItem)
 class PlaylistItemAdmin(admin.ModelAdmin):
     list_display = ["creation", "device", "position", "added_at"]
-    raw_id_fields = ["creation", "device"]
+
+    # Putting a video on a frame is its owner's choice (see DeviceAdmin).
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -239,26 +239,36 @@ def playlist_for(*, device: Device, base_url: str) -> tuple[dict, str]:
 
 
 @transaction.atomic
-def devices_provision_for_order(*, order) -> list[Registration]:
-    """Make the frames of a paid order ready to ship: one device per frame, preloaded with the
-    order's chosen videos; paired to the buyer, or, for a gift, waiting for the recipient to
-    accept it by the emailed link. Returns the tokens to put on the frames (shown once)."""
+def devices_provision_for_order(*, order, pairing_codes: list[str]) -> list[Device]:
+    """Make the frames of a paid order ready to ship. Each frame has registered itself, so it
+    holds its own token (nobody else ever sees it), and shows a pairing code; staff type those
+    codes here. The frames join the order, preloaded with its chosen videos: paired to the
+    buyer, or, for a gift, waiting for the recipient to accept them by the emailed link."""
     if not order.is_paid:
-        raise PairingError(f"{order} is not paid.")
+        raise PairingError(gettext("%(order)s is not paid.") % {"order": order})
     if order.devices.exists():
-        raise PairingError(f"The frames of {order} were made already.")
+        raise PairingError(gettext("The frames of %(order)s were made already.") % {"order": order})
     count = sum(item.quantity for item in order.items.all())
-    registrations = []
-    for index in range(count):
-        token = secrets.token_urlsafe(32)
-        device = Device.objects.create(
-            name=f"Frame {index + 1} of {order.number}" if count > 1 else "My frame", order=order, token_hash=_hash(token),
-            owner=None if order.is_gift else order.customer, paired_at=None if order.is_gift else timezone.now(),
-        )
+    codes = list(dict.fromkeys(code.strip().upper() for code in pairing_codes if code.strip()))
+    if len(codes) != count:
+        raise PairingError(gettext("%(order)s needs one code per frame (%(count)d), each typed once.") % {"order": order, "count": count})
+    waiting = Device.objects.select_for_update().filter(
+        pairing_code__in=codes, owner__isnull=True, order__isnull=True, pairing_expires_at__gt=timezone.now()
+    )
+    by_code = {device.pairing_code: device for device in waiting}
+    if missing := [code for code in codes if code not in by_code]:
+        raise PairingError(gettext("No frame waiting to be paired shows %(codes)s. Check the screens: a code lasts 15 minutes.") % {"codes": ", ".join(missing)})
+    now, provisioned = timezone.now(), []
+    for index, code in enumerate(codes):
+        device = by_code[code]
+        device.name = f"Frame {index + 1} of {order.number}" if count > 1 else "My frame"
+        device.order, device.owner, device.paired_at = order, None if order.is_gift else order.customer, None if order.is_gift else now
+        device.pairing_code = device.pairing_expires_at = None
+        device.save()
         PlaylistItem.objects.bulk_create(
             PlaylistItem(device=device, creation=creation, position=position) for position, creation in enumerate(order.preload.all())
         )
-        registrations.append(Registration(device=device, token=token))
+        provisioned.append(device)
     if order.is_gift and order.gift_recipient_email:
         link = settings.SITE_URL + reverse("studio:frame-accept", args=[signing.dumps(order.number, salt="frame-gift")])
         # We know nothing of the recipient's language; the buyer's is the best guess.
@@ -266,7 +276,7 @@ def devices_provision_for_order(*, order) -> list[Registration]:
             template="studio/email/gift_frame", context={"order": order, "link": link, "days": GIFT_ACCEPT_DAYS},
             to=order.gift_recipient_email, language=order.customer.language,
         ))
-    return registrations
+    return provisioned
 
 
 def _gift_devices(*, user, token: str, lock: bool) -> list[Device]:

@@ -159,8 +159,8 @@ def test_a_frame_name_on_two_lines_is_refused_by_the_pages_and_the_api(owner_cli
 
 @pytest.fixture
 def gift(user, finished_creation, django_capture_on_commit_callbacks):
-    """A paid gift order's frame, preloaded with the buyer's video; returns its registration
-    and the path of the link emailed to the recipient."""
+    """A paid gift order's frame, preloaded with the buyer's video; returns the frame's own
+    registration, its device and the path of the link emailed to the recipient."""
     from shop.models import Order
 
     order = Order.objects.create(
@@ -169,21 +169,22 @@ def gift(user, finished_creation, django_capture_on_commit_callbacks):
     )
     order.items.create(description="PetMemories Mini 8.0″ Snow", sku="MINI-8-SNOW", unit_price=89000, quantity=1)
     order.preload.set([finished_creation])
+    frame = register()
     with django_capture_on_commit_callbacks(execute=True):
-        [registration] = devices.devices_provision_for_order(order=order)
-    assert registration.device.owner is None and mail.outbox[0].to == ["grandma@example.com"]
+        [device] = devices.devices_provision_for_order(order=order, pairing_codes=[frame["pairing_code"]])
+    assert device.owner is None and mail.outbox[0].to == ["grandma@example.com"]
     link = next(line for line in mail.outbox[0].body.splitlines() if "/frames/accept/" in line).strip()
-    return registration, urlsplit(link).path
+    return frame, device, urlsplit(link).path
 
 
 def test_a_gift_frame_is_paired_to_the_recipient_who_accepts_it(gift, user, other_user, finished_creation):
-    registration, link = gift
+    frame, _, link = gift
     recipient = Client()
     recipient.force_login(other_user)
     assert recipient.post(link).status_code == 302
     device = Device.objects.get()
     assert device.owner == other_user
-    assert [item["id"] for item in poll(registration.token).json()["items"]] == [str(finished_creation.pk)]
+    assert [item["id"] for item in poll(frame["token"]).json()["items"]] == [str(finished_creation.pk)]
     # The link works once, for one person.
     thief = Client()
     thief.force_login(user)
@@ -192,7 +193,7 @@ def test_a_gift_frame_is_paired_to_the_recipient_who_accepts_it(gift, user, othe
 
 
 def test_opening_the_gift_link_only_asks_and_the_button_accepts(gift, other_user, finished_creation):
-    _, link = gift
+    _, _, link = gift
     recipient = Client()
     recipient.force_login(other_user)
     page = recipient.get(link, HTTP_ACCEPT_LANGUAGE="en").content.decode()
@@ -210,24 +211,24 @@ def test_opening_the_gift_link_only_asks_and_the_button_accepts(gift, other_user
 def test_saving_a_gift_frame_s_page_keeps_the_videos_on_it(gift, other_user, finished_creation, make_creation):
     from generation.services import job_execute
 
-    registration, link = gift
+    frame, device, link = gift
     recipient = Client()
     recipient.force_login(other_user)
     recipient.post(link)
     mine = make_creation(other_user, title="Coco")
     job_execute(job_id=mine.job_id)
-    page = recipient.get(reverse("studio:frame-detail", args=[registration.device.pk])).content.decode()
+    page = recipient.get(reverse("studio:frame-detail", args=[device.pk])).content.decode()
     assert re.search(rf'value="{finished_creation.pk}"[^>]* checked', page)  # the gift is on the form, ticked
 
     # Renamed, nothing else touched: the preloaded video is still on the frame.
-    choose(recipient, registration.device.pk, [finished_creation], name="Grandma's kitchen")
-    assert [item["id"] for item in poll(registration.token).json()["items"]] == [str(finished_creation.pk)]
+    choose(recipient, device.pk, [finished_creation], name="Grandma's kitchen")
+    assert [item["id"] for item in poll(frame["token"]).json()["items"]] == [str(finished_creation.pk)]
     # One of the owner's own videos is added after it; unticking the gift takes it off for good.
-    choose(recipient, registration.device.pk, [finished_creation, mine])
-    assert [item["id"] for item in poll(registration.token).json()["items"]] == [str(finished_creation.pk), str(mine.pk)]
-    choose(recipient, registration.device.pk, [mine])
-    choose(recipient, registration.device.pk, [finished_creation, mine])
-    assert [item["id"] for item in poll(registration.token).json()["items"]] == [str(mine.pk)]
+    choose(recipient, device.pk, [finished_creation, mine])
+    assert [item["id"] for item in poll(frame["token"]).json()["items"]] == [str(finished_creation.pk), str(mine.pk)]
+    choose(recipient, device.pk, [mine])
+    choose(recipient, device.pk, [finished_creation, mine])
+    assert [item["id"] for item in poll(frame["token"]).json()["items"]] == [str(mine.pk)]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -274,10 +275,11 @@ def test_staff_make_a_paid_order_s_frames_in_the_admin_paired_to_the_buyer(admin
     order = Order.objects.create(customer=user, email=user.email, currency="USD", subtotal=138, total=138, status="paid", paid_at=timezone.now())
     order.items.create(description="PetMemories Mini 8.0″ Snow", sku="MINI-8-SNOW", unit_price=69, quantity=2)
     order.preload.set([finished_creation])
-    response = admin_client.post(reverse("admin:shop_order_changelist"), {"action": "make_frames", "_selected_action": [order.pk]}, follow=True)
-    page = response.content.decode()
-    tokens = re.findall(r"[0-9a-f-]{36}: ([\w-]{43})", page)
-    assert len(tokens) == 2 and Device.objects.filter(order=order, owner=user).count() == 2
-    assert all(poll(token).json()["items"][0]["id"] == str(finished_creation.pk) for token in tokens)
-    again = admin_client.post(reverse("admin:shop_order_changelist"), {"action": "make_frames", "_selected_action": [order.pk]}, follow=True)
+    frames = [register(), register()]  # switched on in the warehouse, each showing its code
+    make = {"action": "make_frames", "_selected_action": [order.pk], "confirm": "1", f"order-{order.pk}-codes": " ".join(f["pairing_code"] for f in frames)}
+    response = admin_client.post(reverse("admin:shop_order_changelist"), make, follow=True)
+    assert "frames made, paired to owner@example.com" in response.content.decode()
+    assert Device.objects.filter(order=order, owner=user).count() == 2
+    assert all(poll(frame["token"]).json()["items"][0]["id"] == str(finished_creation.pk) for frame in frames)
+    again = admin_client.post(reverse("admin:shop_order_changelist"), make, follow=True)
     assert "were made already" in again.content.decode() and Device.objects.count() == 2

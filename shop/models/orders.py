@@ -73,6 +73,8 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Money going back to a card is its own power, apart from changing an order.
+        permissions = [("refund_order", "Can refund an order through Stripe")]
         constraints = [
             models.CheckConstraint(condition=models.Q(total__gte=0, amount_paid__gte=0, amount_refunded__gte=0), name="order_amounts_not_negative"),
         ]

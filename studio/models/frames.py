@@ -36,6 +36,9 @@ class Device(models.Model):
 
     class Meta:
         ordering = ["-registered_at"]
+        # Attaching frames to a paid order (and so to its buyer and videos) is fulfilment's job,
+        # not that of whoever may add or edit a device row.
+        permissions = [("provision_device", "Can make the frames of a paid order")]
         constraints = [
             models.CheckConstraint(condition=models.Q(screen_width__gte=64, screen_height__gte=64), name="device_screen_sensible"),
         ]
