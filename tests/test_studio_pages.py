@@ -22,3 +22,44 @@ def test_without_javascript_an_unfinished_creation_page_still_refreshes_itself(o
     page = owner_client.get(creation.get_absolute_url()).content.decode()
     head = page.split("</head>")[0]
     assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in head
+
+
+@pytest.fixture
+def untitled_from_march(make_creation, user):
+    """An untitled creation made on 14 March of this year, at noon in the site's time zone."""
+    from django.utils import timezone
+
+    from studio.models import Creation
+
+    creation = make_creation(user, title="")
+    made = timezone.localtime().replace(month=3, day=14, hour=12)
+    Creation.objects.filter(pk=creation.pk).update(created_at=made)
+    creation.refresh_from_db()
+    return creation
+
+
+def test_an_untitled_creation_is_named_by_the_day_it_was_made_on_every_page(owner_client, untitled_from_march):
+    from studio.services import creation_set_shared
+
+    creation = untitled_from_march
+    assert str(creation) == "Video of March 14"
+    assert "<h1>Video of March 14</h1>" in owner_client.get(creation.get_absolute_url()).content.decode()
+    assert "Video of March 14" in owner_client.get(reverse("studio:gallery")).content.decode()
+    creation_set_shared(creation=creation, shared=True)
+    public = owner_client.get(creation.get_share_url()).content.decode()
+    assert '<meta property="og:title" content="Video of March 14">' in public
+    assert str(creation.pk)[:8] not in public
+
+
+def test_an_untitled_creation_says_its_day_in_the_visitors_language_and_its_year_once_past(untitled_from_march):
+    from django.utils import timezone, translation
+
+    from studio.models import Creation
+
+    with translation.override("ko"):
+        assert "3월 14일" in str(untitled_from_march)
+    last_year = timezone.localtime().replace(year=timezone.localdate().year - 1, month=3, day=14, hour=12)
+    Creation.objects.filter(pk=untitled_from_march.pk).update(created_at=last_year)
+    untitled_from_march.refresh_from_db()
+    with translation.override("en"):
+        assert str(untitled_from_march) == f"Video of March 14, {last_year.year}"
