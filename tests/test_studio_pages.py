@@ -63,3 +63,10 @@ def test_an_untitled_creation_says_its_day_in_the_visitors_language_and_its_year
     untitled_from_march.refresh_from_db()
     with translation.override("en"):
         assert str(untitled_from_march) == f"Video of March 14, {last_year.year}"
+
+
+def test_the_motion_slider_shows_its_value_from_the_server(owner_client):
+    page = owner_client.get(reverse("studio:creation-new")).content.decode()
+    assert '<output class="range-value" id="motion-value" for="id_motion">127</output>' in page
+    again = owner_client.post(reverse("studio:creation-new"), {"motion": "200", "aspect_ratio": "1:1", "engine": "living-photo"}).content.decode()
+    assert '<output class="range-value" id="motion-value" for="id_motion">200</output>' in again
