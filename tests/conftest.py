@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -160,11 +161,70 @@ def wait_for(predicate, *, timeout=90, interval=0.3, what="condition"):
     raise AssertionError(f"Timed out after {timeout} s waiting for {what}")
 
 
-@pytest.fixture
-def chromium_path():
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    require(path is not None, "Chromium is not installed (apt-get install chromium)")
-    return path
+# --- The browser the browser tests drive ----------------------------------------------------
+
+@dataclass(frozen=True)
+class Browser:
+    executable: str | None  # None: Playwright's own Chromium
+    found: bool
+    description: str
+
+
+def system_chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")  # Debian's is /usr/bin/chromium
+
+
+def playwright_chromium() -> str | None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        path = playwright.chromium.executable_path
+    return path if os.path.exists(path) else None
+
+
+def browser_find() -> Browser:
+    """A system Chromium where there is one; otherwise Playwright's own, installed the usual way
+    (`playwright install chromium`) if it is not there yet. That download needs its CDN; when it
+    fails, the browser tests skip (or fail, in CI) with the reason."""
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return Browser(None, False, "skipping browser tests: Playwright is not installed (make test installs it)")
+    path = system_chromium()
+    if path:
+        return Browser(path, True, f"system Chromium at {path}")
+    if playwright_chromium() is None:
+        try:
+            install = subprocess.run(
+                [sys.executable, "-m", "playwright", "install", "chromium"], capture_output=True, text=True, timeout=600,
+            )
+        except subprocess.TimeoutExpired:
+            return Browser(None, False, "skipping browser tests: no Chromium, and `playwright install chromium` timed out")
+        if install.returncode != 0:
+            reason = (install.stderr or install.stdout).strip().splitlines()[:1] or ["no output"]
+            return Browser(None, False, f"skipping browser tests: no Chromium, and `playwright install chromium` failed ({reason[0]}); apt-get install chromium")
+    path = playwright_chromium()
+    if path is None:
+        return Browser(None, False, "skipping browser tests: no Chromium found after `playwright install chromium`")
+    return Browser(None, True, f"Playwright's Chromium at {path}")
+
+
+def pytest_collection_finish(session):
+    """Look for a browser once, only when browser tests are to run, and say in one line which."""
+    if not any(item.get_closest_marker("browser") for item in session.items):
+        return
+    session.config.petmemories_browser = browser = browser_find()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter:
+        reporter.write_line(f"browser: {browser.description}")
+
+
+@pytest.fixture(scope="session")
+def browser_executable(pytestconfig):
+    """The Chromium to launch (None: Playwright's own); the test skips when there is none."""
+    browser = getattr(pytestconfig, "petmemories_browser", None) or browser_find()
+    require(browser.found, browser.description)
+    return browser.executable
 
 
 @pytest.fixture

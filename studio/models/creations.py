@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -45,7 +47,14 @@ class Creation(models.Model):
         ]
 
     def __str__(self):
-        return self.title or gettext("Creation %(id)s") % {"id": str(self.id)[:8]}
+        """The name shown everywhere (pages, gallery, share page, emails, frames): the title, or
+        for an untitled one the day it was made, as a person would say it ("Video of March 3",
+        "3월 3일 영상"), with the year once it is not this year's."""
+        if self.title:
+            return self.title
+        made = timezone.localtime(self.created_at) if self.created_at else timezone.localtime()
+        pattern = "MONTH_DAY_FORMAT" if made.year == timezone.localdate().year else "DATE_FORMAT"
+        return gettext("Video of %(date)s") % {"date": date_format(made, pattern)}
 
     def get_absolute_url(self):
         return reverse("studio:creation-detail", args=[self.id])

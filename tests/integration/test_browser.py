@@ -1,7 +1,7 @@
 """A person's journey in a real browser: sign up, upload, watch progress, play, download.
 
-Playwright drives Debian's Chromium (never a downloaded browser) against a live server with
-a real worker process behind it.
+Playwright drives a system Chromium, or its own where there is none (see browser_find in
+tests/conftest.py), against a live server with a real worker process behind it.
 """
 import os
 
@@ -19,14 +19,14 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def page(chromium_path, tmp_path, monkeypatch):
+def page(browser_executable, tmp_path, monkeypatch):
     # Playwright's sync API runs an event loop in this thread; the test itself touches the
     # database only through the live server, which runs in a thread of its own.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=browser_executable, args=CHROMIUM_ARGS)
         context = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
         page = context.new_page()
         page.set_default_timeout(30_000)

@@ -18,12 +18,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, email, password, **options):
         email = email or os.environ.get("ADMIN_EMAIL")
+        source = "--password" if password else "ADMIN_PASSWORD"
         password = password or os.environ.get("ADMIN_PASSWORD")
         if not email and User.objects.filter(is_superuser=True).exists():
             self.stdout.write("An admin account already exists; leaving it as it is.")
             return
         user, new_password = admin_ensure(email=email or "admin@petmemories.local", password=password)
-        if new_password:
+        if new_password and password:
+            # Never echo a password the operator chose: terminals and CI logs keep it.
+            self.stdout.write(self.style.SUCCESS(f"Admin account: {user.email}  password: the one you set in {source}"))
+        elif new_password:
             self.stdout.write(self.style.SUCCESS(f"Admin account: {user.email}  password: {new_password}"))
         else:
             self.stdout.write(f"Admin account {user.email} already exists; its password is unchanged.")
