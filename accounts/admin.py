@@ -1,5 +1,9 @@
 from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
 from allauth.account.models import EmailAddress
+from allauth.socialaccount.admin import SocialAppAdmin as AllauthSocialAppAdmin
+from allauth.socialaccount.admin import SocialAppForm
+from allauth.socialaccount.models import SocialApp, SocialToken
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
@@ -90,3 +94,45 @@ class EmailAddressAdmin(AllauthEmailAddressAdmin):
     @admin.action(description=_("Mark selected email addresses as verified"), permissions=["change"])
     def make_verified(self, request, queryset):
         super().make_verified(request, queryset)
+
+
+class SocialAppSecretsForm(SocialAppForm):
+    """A provider's client secret (and, for Apple, the private key in its settings) is typed
+    in, never shown again: left empty, the stored one stays."""
+
+    secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False, attrs={"size": "100"}),
+                             help_text=_("Leave empty to keep the stored secret."))
+
+    def clean_secret(self):
+        return self.cleaned_data["secret"] or (self.instance.secret if self.instance.pk else "")
+
+
+admin.site.unregister(SocialApp)
+admin.site.unregister(SocialToken)  # tokens are not stored (SOCIALACCOUNT_STORE_TOKENS); none to show
+
+
+@admin.register(SocialApp)
+class SocialAppAdmin(AllauthSocialAppAdmin):
+    """Provider keys open every customer's sign-in: superusers only, and the secret write-only."""
+
+    form = SocialAppSecretsForm
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def get_fields(self, request, obj=None):
+        # An app's settings may hold Apple's private key: given when the app is added, not shown after.
+        fields = super().get_fields(request, obj)
+        return [field for field in fields if field != "settings"] if obj else fields

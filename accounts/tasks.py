@@ -1,15 +1,15 @@
 from petmemories.celery import app
 
-from . import services
+from . import exports
 
 
 @app.task(name="accounts.build_data_export", ignore_result=True)
 def build_data_export(export_id: str) -> None:
-    services.data_export_build(export_id=export_id)
+    exports.data_export_build(export_id=export_id)
 
 
 @app.task(name="accounts.expire_data_exports", ignore_result=True)
 def expire_data_exports() -> None:
     """Periodic (CELERY_BEAT_SCHEDULE)."""
-    services.data_exports_expire()
+    exports.data_exports_expire()
 

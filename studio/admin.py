@@ -22,6 +22,14 @@ class CreationAdmin(admin.ModelAdmin):
     actions = ["make_again"]
     fields = ["id", "owner", "title", "aspect_ratio", "preview", "photo", "photo_width", "photo_height", "job", "is_shared", "share_token", "links", "created_at"]
 
+    # Staff delete a video the way its owner would: its job canceled, its files gone after commit.
+    def delete_model(self, request, obj):
+        services.creation_delete(creation=obj)
+
+    def delete_queryset(self, request, queryset):
+        for creation in queryset:
+            services.creation_delete(creation=creation)
+
     @admin.display(description="Job", ordering="job__state")
     def job_state(self, creation):
         return creation.job.get_state_display() if creation.job else "—"

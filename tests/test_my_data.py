@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Permission
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.files.base import ContentFile
@@ -19,8 +20,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.exports import data_exports_expire
 from accounts.models import DataExport, User
-from accounts.services import data_exports_expire
 from accounts.tasks import build_data_export
 from generation.models import Job
 from generation.services import job_transition
@@ -71,6 +72,20 @@ def test_deleting_a_creation_takes_its_page_link_files_and_playlist_places_and_k
     assert not PlaylistItem.objects.exists() and not Job.objects.exists()
     assert stored_files(media_root) == set()
     assert list(CreditEntry.objects.filter(user=user).values_list("pk", "kind", "amount")) == ledger
+
+
+def test_staff_deleting_a_creation_in_the_admin_leaves_no_file_behind(
+    django_user_model, user, finished_creation, media_root, django_capture_on_commit_callbacks
+):
+    staff = django_user_model.objects.create_user(email="support@example.com", password="a-long-pass-phrase", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_creation", "delete_creation"]))
+    client = Client()
+    client.force_login(staff)
+    assert creation_files(finished_creation) <= stored_files(media_root)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:studio_creation_delete", args=[finished_creation.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not Creation.objects.exists() and not Job.objects.exists()
+    assert stored_files(media_root) == set()
 
 
 def test_only_the_owner_can_delete_a_creation_and_only_by_post(client, finished_creation, other_user):

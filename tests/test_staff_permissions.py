@@ -338,3 +338,19 @@ def test_support_cannot_make_themselves_superuser_or_set_anyone_s_password(suppo
 def test_the_admin_index_names_each_section_once(admin_client):
     sections = [app["name"] for app in admin_client.get(reverse("admin:index")).context["app_list"]]
     assert len(sections) == len(set(sections)) and {"Accounts", "Email addresses"} <= set(sections)
+
+
+def test_a_sign_in_provider_s_secret_is_for_superusers_and_is_never_shown_again(admin_client, django_user_model):
+    from allauth.socialaccount.models import SocialApp
+
+    app = SocialApp.objects.create(provider="kakao", name="Kakao", client_id="kakao-client", secret="kakao-secret-8d1f")
+    change = reverse("admin:socialaccount_socialapp_change", args=[app.pk])
+    page = admin_client.get(change).content.decode()
+    assert "kakao-client" in page and "kakao-secret-8d1f" not in page
+    admin_client.post(change, {"provider": "kakao", "provider_id": "", "name": "Kakao (renamed)", "client_id": "kakao-client", "secret": "", "key": ""})
+    app.refresh_from_db()
+    assert (app.name, app.secret) == ("Kakao (renamed)", "kakao-secret-8d1f")  # left empty: the stored secret stays
+
+    staff = staff_client(django_user_model, "socialaccount.change_socialapp")
+    assert staff.get(change).status_code == 403 and staff.get(changelist("socialaccount.socialapp")).status_code == 403
+    assert admin_client.get(reverse("admin:index")).content.decode().count("socialtoken") == 0
