@@ -4,6 +4,8 @@ On a developer's machine this runs on the embedded defaults (SQLite, the filesys
 in CI (`pytest --ci`) the same test runs against PostgreSQL and Redis.
 """
 import io
+import json
+import zipfile
 
 import pytest
 from django.urls import reverse
@@ -106,3 +108,19 @@ def test_a_started_worker_says_which_engines_it_can_run(celery_worker_process):
     report = EngineReport.objects.get(engine="living-photo")
     assert report.ready and str(celery_worker_process.pid) not in report.worker  # the pool process, not the parent
     assert not EngineReport.objects.exclude(engine="living-photo").exists()  # it serves the cpu queue only
+
+
+def test_a_worker_process_builds_my_data_export_and_only_i_can_download_it(celery_worker_process, client, user, other_user):
+    from accounts.models import DataExport
+
+    client.force_login(user)
+    assert client.post(reverse("accounts:export-request")).status_code == 302
+    wait_for(lambda: DataExport.objects.filter(user=user).exclude(state=DataExport.State.PREPARING).exists(),
+             timeout=60, what="the worker to build the export")
+    export = DataExport.objects.get(user=user)
+    assert export.state == DataExport.State.READY
+    download = reverse("accounts:export-download", args=[export.pk])
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(client.get(download).streaming_content)))
+    assert json.loads(archive.read("data.json"))["account"]["email"] == user.email
+    client.force_login(other_user)
+    assert client.get(download).status_code == 404
