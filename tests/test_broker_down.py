@@ -33,6 +33,7 @@ class Broker:
 
 @pytest.fixture
 def broker(monkeypatch):
+    celery_app.control.purge()  # a message an earlier test left would be read as this test's
     broker = Broker(monkeypatch)
     yield broker
     broker.come_back()
