@@ -1,13 +1,26 @@
 from django.contrib import admin, messages
 
-from . import services
-from .models import EngineReport, Job
+from . import selectors, services
+from .models import EngineReport, Job, WorkerHeartbeat
+
+
+class OrphanedFilter(admin.SimpleListFilter):
+    title = "worker"
+    parameter_name = "orphaned"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Orphaned: running, its worker dead")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=selectors.jobs_orphaned().values("pk"))
+        return queryset
 
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "engine", "state", "priority", "watermark", "progress", "owner", "created_at", "started_at", "finished_at", "run_time", "attempts", "short_error"]
-    list_filter = ["state", "engine", "priority", "created_at"]
+    list_display = ["id", "engine", "state", "priority", "watermark", "progress", "owner", "created_at", "started_at", "finished_at", "run_time", "attempts", "worker_state", "short_error"]
+    list_filter = [OrphanedFilter, "state", "engine", "priority", "created_at"]
     search_fields = ["=id", "owner__email", "error", "worker"]
     date_hierarchy = "created_at"
     list_select_related = ["owner"]
@@ -34,6 +47,16 @@ class JobAdmin(admin.ModelAdmin):
     @admin.display(description="Error")
     def short_error(self, job):
         return job.error[:60]
+
+    def get_queryset(self, request):
+        return selectors.jobs_with_orphaned_flag(super().get_queryset(request))
+
+    @admin.display(description="Worker")
+    def worker_state(self, job):
+        """Orphaned when it runs on a dead worker (the next sweep puts it back in line)."""
+        if getattr(job, "orphaned", False):
+            return f"ORPHANED: {job.worker} is dead"
+        return job.worker if job.state == Job.State.RUNNING else ""
 
     @admin.action(description="Cancel the selected jobs that have not finished", permissions=["change"])
     def cancel_jobs(self, request, queryset):
@@ -65,3 +88,23 @@ class EngineReportAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    """The worker processes that beat (written by workers): alive, or dead with the job they held."""
+
+    list_display = ["worker", "alive", "queues", "job", "beat_at", "started_at"]
+    search_fields = ["worker"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    list_select_related = ["job"]
+
+    @admin.display(description="Alive", boolean=True)
+    def alive(self, beat):
+        return selectors.heartbeat_fresh(beat)

@@ -22,6 +22,22 @@ def dispatch(*, job_id: int, queue: str, time_limit: int) -> None:
         )
 
 
+def waiting_messages(*, queue: str) -> int:
+    """How many tickets wait on ``queue`` in the broker, not yet taken by a worker; raises when
+    the broker cannot be reached."""
+    if settings.GENERATION_TASK_BACKEND == "dramatiq":
+        from .dramatiq_actors import broker
+
+        return broker.client.llen(f"{broker.namespace}:{queue}")  # Dramatiq's Redis broker: a list of message ids
+
+    from .tasks import run_job
+
+    app = run_job.app
+    with app.connection_for_read() as connection:
+        # Declared as the workers declare it (an empty Redis queue does not exist until then).
+        return app.amqp.queues[queue].bind(connection.default_channel).queue_declare().message_count
+
+
 def time_limit_errors() -> tuple[type[BaseException], ...]:
     """What each backend raises inside a job that ran past its time limit."""
     from celery.exceptions import SoftTimeLimitExceeded

@@ -1,4 +1,5 @@
 """Entry point for Dramatiq workers: `dramatiq generation.dramatiq_worker --queues cpu`."""
+import atexit
 import os
 
 import django
@@ -13,3 +14,4 @@ from generation import dramatiq_actors, worker_reports  # noqa: E402  (importing
 # Dramatiq does not tell a worker module its queues; a worker reports on every queue it has an
 # actor for, and the web only offers an engine whose report says ready.
 worker_reports.start_reporting({actor.queue_name for actor in (dramatiq_actors.run_cpu_job, dramatiq_actors.run_gpu_job)})
+atexit.register(worker_reports.stopped)  # a clean stop; a killed process leaves its heartbeat to go quiet

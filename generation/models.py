@@ -105,3 +105,25 @@ class EngineReport(models.Model):
 
     def __str__(self):
         return f"{self.engine} on {self.worker}: {'ready' if self.ready else self.reason}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A worker process's sign of life, written every GENERATION_HEARTBEAT_SECONDS by the
+    process that runs the jobs (a pool process, not a prefork parent), with the job it holds.
+
+    A running job whose worker has not beaten for GENERATION_WORKER_DEAD_AFTER_SECONDS is
+    orphaned: ``manage.py requeue_jobs`` puts it back in line. A worker that stops cleanly
+    deletes its row, so a row that has gone quiet is a worker that died."""
+
+    worker = models.CharField(max_length=200, unique=True, help_text="Host and process id, as jobs name it.")
+    queues = models.CharField(max_length=100, blank=True)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="The job it is running now.")
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["worker"]
+        verbose_name = "worker"
+
+    def __str__(self):
+        return self.worker

@@ -1,8 +1,12 @@
-from django.db.models import Count, Min, Q
+import os
+import socket
+
+from django.conf import settings
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from .engines import all_engines
-from .models import Job
+from .models import Job, WorkerHeartbeat
 
 
 def queue_report() -> list[dict]:
@@ -20,3 +24,64 @@ def queue_report() -> list[dict]:
         waited = (now - stats.pop("oldest")).total_seconds() if stats["queued"] else 0.0
         rows.append({"queue": queue, "engines": engines, **stats, "oldest_wait_s": round(waited, 1)})
     return rows
+
+
+def _silent_since():
+    return timezone.now() - timezone.timedelta(seconds=settings.GENERATION_WORKER_DEAD_AFTER_SECONDS)
+
+
+def _process_gone(worker: str) -> bool:
+    """Whether ``worker`` ("host:pid") is a process of this machine that no longer exists."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, under another user
+        return False
+    return False
+
+
+def worker_alive(worker: str) -> bool:
+    """Whether the worker process ``worker`` still runs: it beat recently and, when it ran on
+    this machine, its process exists."""
+    if _process_gone(worker):
+        return False
+    return WorkerHeartbeat.objects.filter(worker=worker, beat_at__gte=_silent_since()).exists()
+
+
+def heartbeat_fresh(beat: WorkerHeartbeat) -> bool:
+    return beat.beat_at >= _silent_since()
+
+
+def _orphaned(silent_since) -> Q:
+    alive = WorkerHeartbeat.objects.filter(worker=OuterRef("worker"), beat_at__gte=silent_since)
+    return Q(state=Job.State.RUNNING, started_at__lt=silent_since) & ~Q(Exists(alive))
+
+
+def jobs_orphaned() -> QuerySet[Job]:
+    """Running jobs whose worker has been silent for GENERATION_WORKER_DEAD_AFTER_SECONDS (or
+    never beat at all since the job started that long ago)."""
+    return Job.objects.filter(_orphaned(_silent_since())).order_by("started_at")
+
+
+def jobs_with_orphaned_flag(jobs: QuerySet[Job]) -> QuerySet[Job]:
+    """``jobs``, each with ``orphaned``: running on a worker that died."""
+    return jobs.annotate(orphaned=ExpressionWrapper(_orphaned(_silent_since()), output_field=BooleanField()))
+
+
+def workers_report() -> list[dict]:
+    """Every worker process that has beaten and not stopped cleanly: alive or dead, its queues,
+    the job it holds and how long ago it last beat. The dead ones first."""
+    now = timezone.now()
+    silent_since = _silent_since()
+    rows = [
+        {
+            "worker": beat.worker, "queues": beat.queues, "job_id": beat.job_id, "alive": beat.beat_at >= silent_since,
+            "silent_s": round((now - beat.beat_at).total_seconds(), 1), "started_at": beat.started_at,
+        }
+        for beat in WorkerHeartbeat.objects.all()
+    ]
+    return sorted(rows, key=lambda row: (row["alive"], row["worker"]))

@@ -1,8 +1,14 @@
 """Every change to a job goes through here.
 
 A job moves queued → running → succeeded | failed | canceled, and back from running to queued
-only when the worker running it died; nowhere else. Each transition locks the row, checks the move is allowed and stamps the time, so a task that is
-delivered twice, or a cancel that races a worker, cannot put a job in an impossible state.
+only when the worker running it died; nowhere else. Each transition locks the row, checks the
+move is allowed and stamps the time, so a task that is delivered twice, or a cancel that races
+a worker, cannot put a job in an impossible state.
+
+A message on a worker queue is a ticket for one run, not for one job (see job_claim). The
+sweep (jobs_sweep, run by ``manage.py requeue_jobs``) keeps that true after failures: it puts
+back in line the running jobs whose worker stopped beating, and tops each queue up to one
+ticket per queued job.
 """
 from __future__ import annotations
 
@@ -19,7 +25,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop, ngettext
 from PIL import Image
@@ -28,10 +33,11 @@ from petmemories.storage import files_delete_on_commit, files_of
 from shop.services.credits import credit_settle
 
 from . import media
-from .dispatch import dispatch, time_limit_errors
+from .dispatch import dispatch, time_limit_errors, waiting_messages
 from .engines import Engine, EngineError, EngineNotReady, InvalidSettings, Readiness, RenderSettings, all_engines, get_engine
-from .models import EngineReport, Job
+from .models import EngineReport, Job, WorkerHeartbeat
 from .rendering import render_files
+from .selectors import jobs_orphaned, worker_alive
 from .signals import job_finished
 
 logger = logging.getLogger(__name__)
@@ -59,12 +65,18 @@ class JobLimits:
 # A job's reason is stored in English; the creation page shows it in the visitor's language.
 TIMED_OUT = gettext_noop("This video took too long to make and was stopped. Please try a shorter or smaller one.")
 GENERIC_FAILURE = gettext_noop("Something went wrong while making your video. Our team has been told; please try again.")
+WORKER_LOST = gettext_noop("The computer making this video stopped several times while making it. Our team has been told; please try again.")
 # Progress is written at most this often, so a fast render loop does not hammer the database.
 PROGRESS_MIN_INTERVAL = 0.5
 
 
 class InvalidTransition(Exception):
     pass
+
+
+class StaleRun(InvalidTransition):
+    """A worker tried to finish a run the job was taken away from: its worker was presumed dead
+    and the job went back in line."""
 
 
 class TooManyJobs(EngineError):
@@ -187,7 +199,11 @@ def job_enqueue(*, job_id: int) -> bool:
     job = Job.objects.get(pk=job_id)
     if job.state != State.QUEUED:
         return False
-    queue = get_engine(job.engine).queue
+    return _ticket_send(job=job, queue=get_engine(job.engine).queue)
+
+
+def _ticket_send(*, job: Job, queue: str) -> bool:
+    """Send one ticket for ``queue``, naming ``job`` (whose ``enqueued_at`` it stamps)."""
     # Written before the message is sent: a worker that gets the message at once must not find
     # the row locked by this update (it skips locked rows) and go away empty-handed.
     Job.objects.filter(pk=job.pk).update(enqueued_at=timezone.now())
@@ -200,26 +216,90 @@ def job_enqueue(*, job_id: int) -> bool:
     return True
 
 
-def jobs_requeue_stale(*, older_than_seconds: int | None = None) -> int:
-    """Send again the queued jobs whose message is presumed lost: sent that long ago, or never
-    sent (the broker was down) and created that long ago. Sending stamps ``enqueued_at``, so
-    a job is sent at most once per interval, however often this runs. In the order workers
-    claim jobs (job_claim), so each new message is a ticket for the job it was sent for."""
-    if older_than_seconds is None:
-        older_than_seconds = settings.GENERATION_REQUEUE_AFTER_SECONDS
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    stale = (
-        Job.objects.filter(state=State.QUEUED)
-        .filter(Q(enqueued_at__lte=cutoff) | Q(enqueued_at__isnull=True, created_at__lte=cutoff))
-        .order_by("-priority", "created_at")
-        .values_list("pk", flat=True)
-    )
-    return sum(job_enqueue(job_id=pk) for pk in stale)
+@dataclass(frozen=True)
+class Sweep:
+    recovered: int  # running jobs whose worker died, put back in line (or failed, out of attempts)
+    sent: int  # tickets sent to top the queues up
+    unreachable: tuple[str, ...] = ()  # queues whose broker could not be asked
+
+
+def jobs_sweep(*, grace_seconds: int | None = None) -> Sweep:
+    """One pass of the `requeue` process: recover orphaned jobs, then top the queues up."""
+    recovered = jobs_recover_orphans()
+    sent, unreachable = jobs_send_missing_tickets(grace_seconds=grace_seconds)
+    return Sweep(recovered=recovered, sent=sent, unreachable=tuple(unreachable))
+
+
+def jobs_send_missing_tickets(*, grace_seconds: int | None = None) -> tuple[int, list[str]]:
+    """Make every queue hold a ticket for each of its queued jobs, in one pass.
+
+    Per queue: the queued jobs, less the tickets waiting in the broker, is how many messages
+    were lost (a broker restarted without persistence, a send that failed). That many are sent,
+    naming the jobs in the order workers claim them. A job created in the last
+    ``grace_seconds`` and not sent yet is left to the request that created it. A spare ticket
+    (counted while a worker was between taking a message and claiming its job) costs a worker
+    one query and nothing else. Returns how many were sent, and the queues whose broker
+    could not be asked (they are tried again next sweep)."""
+    if grace_seconds is None:
+        grace_seconds = settings.GENERATION_REQUEUE_AFTER_SECONDS
+    just_made = timezone.now() - timezone.timedelta(seconds=grace_seconds)
+    sent, unreachable = 0, []
+    for queue in sorted({engine.queue for engine in all_engines()}):
+        engines = [engine.name for engine in all_engines() if engine.queue == queue]
+        queued = (
+            Job.objects.filter(state=State.QUEUED, engine__in=engines)
+            .exclude(enqueued_at__isnull=True, created_at__gt=just_made)
+            .order_by("-priority", "created_at")
+        )
+        count = queued.count()
+        if not count:
+            continue
+        try:
+            missing = count - waiting_messages(queue=queue)
+        except Exception:
+            logger.warning("Could not count the messages waiting on queue %s; trying again next sweep", queue, exc_info=True)
+            unreachable.append(queue)
+            continue
+        for job in queued[:max(0, missing)]:
+            if not _ticket_send(job=job, queue=queue):
+                unreachable.append(queue)
+                break
+            sent += 1
+    return sent, unreachable
+
+
+def jobs_recover_orphans() -> int:
+    """Put back in line (or fail, out of attempts) every running job whose worker died."""
+    recovered = 0
+    for job_id in jobs_orphaned().values_list("pk", flat=True):
+        with transaction.atomic():
+            job = Job.objects.select_for_update().get(pk=job_id)
+            if job.state != State.RUNNING or worker_alive(job.worker):
+                continue  # it finished, or its worker beat, since the list was read
+            job = job_recover(job=job, why=f"its worker {job.worker} stopped beating")
+        recovered += 1
+        if job.state == State.QUEUED:
+            _ticket_send(job=job, queue=get_engine(job.engine).queue)
+    return recovered
+
+
+def job_recover(*, job: Job, why: str) -> Job:
+    """A running job whose worker died goes back in line, or, after GENERATION_MAX_ATTEMPTS
+    runs, fails with a reason and gives its credit back. Call with the row locked."""
+    if job.attempts >= settings.GENERATION_MAX_ATTEMPTS:
+        logger.error("Job %s: %s, on its attempt %s of %s; it fails.", job.pk, why, job.attempts, settings.GENERATION_MAX_ATTEMPTS)
+        return job_fail(job_id=job.pk, reason=WORKER_LOST, detail=f"{why.capitalize()} on attempt {job.attempts}; no attempts left.")
+    logger.warning("Job %s: %s; putting it back in line.", job.pk, why)
+    return job_transition(job_id=job.pk, to=State.QUEUED)
 
 
 @transaction.atomic
-def job_transition(*, job_id: int, to: str, error: str = "", error_detail: str = "", **fields) -> Job:
+def job_transition(*, job_id: int, to: str, error: str = "", error_detail: str = "", run: int | None = None, **fields) -> Job:
+    """Move a job to state ``to``. A worker finishing its run passes ``run`` (the attempt it
+    took the job with): when the job has since been taken from it, StaleRun is raised."""
     job = Job.objects.select_for_update().get(pk=job_id)
+    if run is not None and (job.state != State.RUNNING or job.attempts != run):
+        raise StaleRun(f"Job {job.pk}'s run {run} was taken from its worker (now {job.state}, attempt {job.attempts}).")
     if to not in ALLOWED_TRANSITIONS[job.state]:
         raise InvalidTransition(f"Job {job.pk} cannot go from {job.state} to {to}.")
     now = timezone.now()
@@ -229,8 +309,14 @@ def job_transition(*, job_id: int, to: str, error: str = "", error_detail: str =
         job.attempts += 1
         job.progress = 0
         job.worker = worker_name()
+        WorkerHeartbeat.objects.filter(worker=job.worker).update(job=job)
+    elif to == State.QUEUED:  # back in line: its worker died
+        job.progress = 0
+        job.ticket = ""
+        WorkerHeartbeat.objects.filter(job=job).update(job=None)
     else:
         job.finished_at = now
+        WorkerHeartbeat.objects.filter(job=job).update(job=None)
     if to == State.SUCCEEDED:
         job.progress = 100
     job.error, job.error_detail = error[:300], error_detail
@@ -248,15 +334,37 @@ def job_cancel(*, job_id: int) -> Job:
     return job_transition(job_id=job_id, to=State.CANCELED, error="Canceled.")
 
 
-def job_fail(*, job_id: int, reason: str, detail: str = "") -> Job:
-    return job_transition(job_id=job_id, to=State.FAILED, error=reason, error_detail=detail)
+def job_fail(*, job_id: int, reason: str, detail: str = "", run: int | None = None) -> Job:
+    return job_transition(job_id=job_id, to=State.FAILED, error=reason, error_detail=detail, run=run)
+
+
+def worker_heartbeat(*, queues: set[str]) -> None:
+    """This worker process is alive (see WorkerHeartbeat)."""
+    now = timezone.now()
+    beat, created = WorkerHeartbeat.objects.get_or_create(
+        worker=worker_name(), defaults={"queues": ",".join(sorted(queues)), "started_at": now, "beat_at": now}
+    )
+    if not created:
+        WorkerHeartbeat.objects.filter(pk=beat.pk).update(beat_at=now)
+
+
+def worker_stopped() -> None:
+    """This worker process stops cleanly: it is not a dead worker."""
+    WorkerHeartbeat.objects.filter(worker=worker_name()).delete()
+
+
+def workers_forget(*, silent_for_seconds: int = 7 * 24 * 3600) -> int:
+    """Forget the heartbeats of workers dead for longer than ``silent_for_seconds``."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=silent_for_seconds)
+    return WorkerHeartbeat.objects.filter(beat_at__lt=cutoff).delete()[0]
 
 
 class _ProgressWriter:
     """Writes a running job's percent done, at most every PROGRESS_MIN_INTERVAL seconds."""
 
-    def __init__(self, job_id: int):
+    def __init__(self, job_id: int, run: int):
         self.job_id = job_id
+        self.run = run
         self.last_percent = 0
         self.last_write = 0.0
 
@@ -264,7 +372,7 @@ class _ProgressWriter:
         percent = min(99, int(fraction * 100))
         now = time.monotonic()
         if percent > self.last_percent and now - self.last_write >= PROGRESS_MIN_INTERVAL:
-            Job.objects.filter(pk=self.job_id, state=State.RUNNING).update(progress=percent)
+            Job.objects.filter(pk=self.job_id, state=State.RUNNING, attempts=self.run).update(progress=percent)
             self.last_percent, self.last_write = percent, now
 
 
@@ -285,12 +393,16 @@ def job_claim(*, queue: str, ticket: str) -> Job | None:
     jobs overtake free ones whatever order their messages arrived in. The ticket is written
     on the job it buys; when the same ticket comes back (the broker redelivers the message of
     a worker that died), the job that worker held goes back in line first, so nothing is lost.
+    A ticket can also come back while its worker lives (RabbitMQ redelivers when the worker's
+    connection blinked): that job is left to finish.
     """
     engines = [engine.name for engine in all_engines() if engine.queue == queue]
     with transaction.atomic():
         for orphan in Job.objects.select_for_update().filter(state=State.RUNNING, ticket=ticket):
-            logger.warning("Job %s was running when its worker died; putting it back in line.", orphan.pk)
-            job_transition(job_id=orphan.pk, to=State.QUEUED)
+            if worker_alive(orphan.worker):
+                logger.info("Job %s's message came back, but its worker %s is alive; leaving it running.", orphan.pk, orphan.worker)
+                continue
+            job_recover(job=orphan, why=f"its worker {orphan.worker} died")
         job = (
             Job.objects.select_for_update(skip_locked=True)
             .filter(state=State.QUEUED, engine__in=engines)
@@ -336,7 +448,7 @@ def _job_run(job: Job) -> Job:
             image = image.convert("RGB")
         with tempfile.TemporaryDirectory(prefix=f"job-{job.pk}-") as folder:
             files = render_files(
-                engine, image, render_settings, Path(folder), _ProgressWriter(job.pk), watermark=job.watermark
+                engine, image, render_settings, Path(folder), _ProgressWriter(job.pk, job.attempts), watermark=job.watermark
             )
             outputs = {"video_sha256": media.file_sha256(files.mp4), "video_bytes": files.mp4.stat().st_size}
             for name, path in (("video", files.mp4), ("gif", files.gif), ("poster", files.poster)):
@@ -344,26 +456,34 @@ def _job_run(job: Job) -> Job:
                 with path.open("rb") as handle:
                     outputs[name] = field.storage.save(field.generate_filename(job, path.name), File(handle))
     except EngineError as error:
-        return job_fail(job_id=job.pk, reason=str(error))
+        return _job_end(job, job_fail, reason=str(error))
     except time_limit_errors():
         # The limit can strike in the middle of a query (a progress update), leaving the
         # database connection unusable: start the failure's write on a fresh one.
         _connection_reset()
-        return job_fail(job_id=job.pk, reason=TIMED_OUT, detail=f"Stopped after {engine_time_limit(engine)} s.")
+        return _job_end(job, job_fail, reason=TIMED_OUT, detail=f"Stopped after {engine_time_limit(engine)} s.")
     except Exception:
         logger.exception("Job %s failed", job.pk)
         _connection_reset()
-        return job_fail(job_id=job.pk, reason=GENERIC_FAILURE, detail=traceback.format_exc())
+        return _job_end(job, job_fail, reason=GENERIC_FAILURE, detail=traceback.format_exc())
 
-    return job_transition(
-        job_id=job.pk,
-        to=State.SUCCEEDED,
-        width=files.width,
-        height=files.height,
-        frame_count=files.frame_count,
-        duration=files.duration,
-        **outputs,
+    return _job_end(
+        job, job_transition, to=State.SUCCEEDED, width=files.width, height=files.height,
+        frame_count=files.frame_count, duration=files.duration, outputs=outputs,
     )
+
+
+def _job_end(job: Job, finish, *, outputs: dict | None = None, **fields) -> Job:
+    """Finish this worker's run of ``job`` with ``finish`` (job_transition or job_fail), unless
+    the job was taken from it meanwhile; then the files it saved are deleted, so a job's
+    outputs are written once."""
+    outputs = outputs or {}
+    try:
+        return finish(job_id=job.pk, run=job.attempts, **fields, **outputs)
+    except StaleRun:
+        logger.warning("Job %s was put back in line while this worker ran it; dropping this run's files.", job.pk)
+        files_delete_on_commit(name for name in outputs.values() if isinstance(name, str) and name.startswith("renders/"))
+        return Job.objects.get(pk=job.pk)
 
 
 def jobs_delete(*, source: str = "", owner=None) -> int:

@@ -1,4 +1,4 @@
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
 from django.core.management import call_command
 
 from petmemories.celery import app
@@ -15,9 +15,17 @@ def run_job(self, job_id: int, queue: str = "cpu") -> None:
 
 @worker_process_init.connect
 def report_engines(**kwargs) -> None:
-    """Each pool process says which engines of its worker's queues it can run."""
+    """Each pool process (or a solo worker's own) beats and says which engines of its worker's
+    queues it can run."""
     queues = set(app.amqp.queues.consume_from or app.amqp.queues)
     worker_reports.start_reporting(queues)
+
+
+@worker_process_shutdown.connect
+@worker_shutdown.connect
+def report_stopped(**kwargs) -> None:
+    """A pool process, or a solo worker, that stops cleanly removes its heartbeat."""
+    worker_reports.stopped()
 
 
 @app.task(name="generation.sweep_storage", ignore_result=True)

@@ -79,6 +79,11 @@ def test_every_changelist_renders_with_search_and_each_filter(admin_client, fini
     from generation.services import engines_report
 
     engines_report(worker="cpu@box:1", queues={"cpu"})
+    from generation.models import WorkerHeartbeat
+    from generation.services import worker_heartbeat
+
+    worker_heartbeat(queues={"cpu"})
+    WorkerHeartbeat.objects.update(job=finished_creation.job)
     from accounts.services import data_export_request
 
     data_export_request(user=finished_creation.owner)

@@ -278,6 +278,12 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # How long a web request waits for the broker before it gives up and leaves the job queued.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=4.0)
+# Said explicitly (Celery 6 turns it on): when the worker loses the broker, a job it is running
+# goes on. Its state lives in the database, not in the message; cancelling it would throw away
+# minutes of rendering for a broker blip, and the job would then wait for the sweep to send it
+# again. The job's message may be handed out once more meanwhile (RabbitMQ does so when the
+# connection drops); services.job_claim sees its worker is alive and leaves the job alone.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 
 # --- Generation -----------------------------------------------------------------------
 # How job ids reach the workers: "celery" (the broker above) or "dramatiq" (Redis).
@@ -300,9 +306,19 @@ GENERATION_TIME_LIMITS = env.dict("GENERATION_TIME_LIMITS", cast={"value": int},
 # is offered while such a report is fresher than this.
 GENERATION_WORKER_REPORT_SECONDS = env.int("GENERATION_WORKER_REPORT_SECONDS", default=900)
 GENERATION_DEFAULT_ENGINE = env("GENERATION_DEFAULT_ENGINE", default="living-photo")
-# A queued job whose message was sent this long ago (or never) is presumed lost and sent again
-# by ``manage.py requeue_jobs``, at most once per this interval (the broker may have been down).
-GENERATION_REQUEUE_AFTER_SECONDS = env.int("GENERATION_REQUEUE_AFTER_SECONDS", default=120)
+# --- Job recovery (docs/operations.md, "When a worker or the broker dies") -----------------
+# ``manage.py requeue_jobs --every GENERATION_SWEEP_SECONDS`` (the `requeue` process) sweeps:
+# it puts back in line the running jobs whose worker died, and tops each queue up so that it
+# holds a message for every queued job (a broker restarted without persistence lost them).
+GENERATION_SWEEP_SECONDS = env.int("GENERATION_SWEEP_SECONDS", default=20)
+# A job created this recently and not sent yet is left to its own request to send.
+GENERATION_REQUEUE_AFTER_SECONDS = env.int("GENERATION_REQUEUE_AFTER_SECONDS", default=10)
+# Worker processes beat this often; one silent this long is dead, and its running job orphaned.
+GENERATION_HEARTBEAT_SECONDS = env.int("GENERATION_HEARTBEAT_SECONDS", default=10)
+GENERATION_WORKER_DEAD_AFTER_SECONDS = env.int("GENERATION_WORKER_DEAD_AFTER_SECONDS", default=60)
+# A job whose worker died this many times fails with a reason (and gives its credit back)
+# rather than taking down worker after worker.
+GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=3)
 # What one account may have made, on any plan and in launch mode too: jobs queued or running
 # at once, and jobs started since midnight (TIME_ZONE).
 GENERATION_MAX_IN_FLIGHT_PER_ACCOUNT = env.int("GENERATION_MAX_IN_FLIGHT_PER_ACCOUNT", default=3)

@@ -70,3 +70,34 @@ def test_premium_jobs_go_first_with_dramatiq_too(dramatiq_worker, make_creation,
     free.refresh_from_db(), premium.refresh_from_db()
     assert {free.state, premium.state} == {Job.State.SUCCEEDED}
     assert premium.started_at < free.started_at  # the newer Premium job overtook the free one
+
+
+def test_a_dramatiq_worker_killed_whole_mid_job_has_its_job_finished_by_a_new_one_once(settings, media_root, tmp_path, user):
+    """As tests/integration/test_recovery.py does for Celery: the sweep sees the silent worker."""
+    import time
+
+    from tests.integration.test_recovery import BACK_IN_LINE_S, LONG, Fleet, assert_made_once, queued_job, state
+
+    require(redis_answers(), f"Redis does not answer at {REDIS_URL}")
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    settings.GENERATION_TASK_BACKEND = "dramatiq"
+    settings.DRAMATIQ_BROKER_URL = REDIS_URL
+    from petmemories.celery import app as celery_app
+
+    fleet = Fleet(tmp_path, media_root, broker_url=celery_app.conf.broker_url)
+    fleet.env |= {"GENERATION_TASK_BACKEND": "dramatiq", "DRAMATIQ_BROKER_URL": REDIS_URL}
+    try:
+        first = fleet.dramatiq_worker()
+        fleet.sweep()
+        job = queued_job(user, LONG)
+        wait_for(lambda: state(job).progress >= 5, timeout=120, interval=0.05, what="the job to be under way")
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        killed_at = time.monotonic()
+        fleet.dramatiq_worker()
+        wait_for(lambda: state(job).attempts == 2, timeout=BACK_IN_LINE_S + 30, interval=0.1, what="the job to run again")
+        assert time.monotonic() - killed_at <= BACK_IN_LINE_S + 10
+        wait_for(lambda: state(job).is_finished, timeout=120, what="the job to finish")
+        assert_made_once(job, attempts=2)
+    finally:
+        fleet.stop()
