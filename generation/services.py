@@ -223,34 +223,26 @@ class Sweep:
     unreachable: tuple[str, ...] = ()  # queues whose broker could not be asked
 
 
-def jobs_sweep(*, grace_seconds: int | None = None) -> Sweep:
+def jobs_sweep() -> Sweep:
     """One pass of the `requeue` process: recover orphaned jobs, then top the queues up."""
     recovered = jobs_recover_orphans()
-    sent, unreachable = jobs_send_missing_tickets(grace_seconds=grace_seconds)
+    sent, unreachable = jobs_send_missing_tickets()
     return Sweep(recovered=recovered, sent=sent, unreachable=tuple(unreachable))
 
 
-def jobs_send_missing_tickets(*, grace_seconds: int | None = None) -> tuple[int, list[str]]:
+def jobs_send_missing_tickets() -> tuple[int, list[str]]:
     """Make every queue hold a ticket for each of its queued jobs, in one pass.
 
     Per queue: the queued jobs, less the tickets waiting in the broker, is how many messages
     were lost (a broker restarted without persistence, a send that failed). That many are sent,
-    naming the jobs in the order workers claim them. A job created in the last
-    ``grace_seconds`` and not sent yet is left to the request that created it. A spare ticket
-    (counted while a worker was between taking a message and claiming its job) costs a worker
-    one query and nothing else. Returns how many were sent, and the queues whose broker
-    could not be asked (they are tried again next sweep)."""
-    if grace_seconds is None:
-        grace_seconds = settings.GENERATION_REQUEUE_AFTER_SECONDS
-    just_made = timezone.now() - timezone.timedelta(seconds=grace_seconds)
+    naming the jobs in the order workers claim them. A spare ticket costs a worker one query
+    and nothing else; one is sent when a sweep counts in the moment between a worker taking a
+    message and claiming its job, or between a job's commit and its own send. Returns how many
+    were sent, and the queues whose broker could not be asked (tried again next sweep)."""
     sent, unreachable = 0, []
     for queue in sorted({engine.queue for engine in all_engines()}):
         engines = [engine.name for engine in all_engines() if engine.queue == queue]
-        queued = (
-            Job.objects.filter(state=State.QUEUED, engine__in=engines)
-            .exclude(enqueued_at__isnull=True, created_at__gt=just_made)
-            .order_by("-priority", "created_at")
-        )
+        queued = Job.objects.filter(state=State.QUEUED, engine__in=engines).order_by("-priority", "created_at")
         count = queued.count()
         if not count:
             continue

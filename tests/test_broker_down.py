@@ -50,21 +50,14 @@ def test_an_upload_while_the_broker_is_down_is_kept_queued_and_sent_later(client
     assert Job.objects.get().state == Job.State.QUEUED and Job.objects.get().enqueued_at is None
     assert "in line" in client.get(creation.get_absolute_url()).content.decode()
 
-    call_command("requeue_jobs", "--older-than", "0")  # still down: nothing is sent, nothing lost
+    call_command("requeue_jobs")  # still down: nothing is sent, nothing lost
     assert Job.objects.get().enqueued_at is None
 
     broker.come_back()
-    call_command("requeue_jobs", "--older-than", "0")
+    call_command("requeue_jobs")
     job = Job.objects.get()
     assert job.state == Job.State.QUEUED and job.enqueued_at is not None
     with celery_app.connection_for_read() as connection:
         message = connection.SimpleQueue("cpu", no_ack=False).get(timeout=5)
         assert message.payload[:2] == [[job.pk], {"queue": "cpu"}]
         message.ack()
-
-
-def test_requeue_leaves_recent_jobs_alone(make_creation, user):
-    job = make_creation(user).job
-    Job.objects.filter(pk=job.pk).update(enqueued_at=None)
-    call_command("requeue_jobs")  # default: only jobs queued for two minutes or more
-    assert Job.objects.get(pk=job.pk).enqueued_at is None

@@ -311,8 +311,6 @@ GENERATION_DEFAULT_ENGINE = env("GENERATION_DEFAULT_ENGINE", default="living-pho
 # it puts back in line the running jobs whose worker died, and tops each queue up so that it
 # holds a message for every queued job (a broker restarted without persistence lost them).
 GENERATION_SWEEP_SECONDS = env.int("GENERATION_SWEEP_SECONDS", default=20)
-# A job created this recently and not sent yet is left to its own request to send.
-GENERATION_REQUEUE_AFTER_SECONDS = env.int("GENERATION_REQUEUE_AFTER_SECONDS", default=10)
 # Worker processes beat this often; one silent this long is dead, and its running job orphaned.
 GENERATION_HEARTBEAT_SECONDS = env.int("GENERATION_HEARTBEAT_SECONDS", default=10)
 GENERATION_WORKER_DEAD_AFTER_SECONDS = env.int("GENERATION_WORKER_DEAD_AFTER_SECONDS", default=60)
