@@ -12,7 +12,9 @@ this script starts on a port of its own, keeping nothing on disk.
 - dead-worker: the whole worker (main process and pool) is SIGKILLed in the middle of a job and
   a new one started at once. Measured: the kill → the job running again, and → finished.
 
-Each figure is printed beside its documented bound (the settings' sum) as a ratio.
+Each trial starts the failure at another point of the sweep's cycle (a seeded offset of 0 to
+GENERATION_SWEEP_SECONDS). Each figure is printed beside its documented bound (the settings'
+sum) as a ratio.
 
     .venv/bin/python bench/recovery.py [--trials 3] [--outage 15] [--database-url postgres://…]
 
@@ -24,6 +26,7 @@ import argparse
 import logging
 import os
 import platform
+import random
 import shutil
 import signal
 import socket
@@ -127,7 +130,7 @@ def job(pk: int):
     return Job.objects.get(pk=pk)
 
 
-def outage(processes: Processes, port: int, down_for: float) -> dict:
+def outage(processes: Processes, port: int, down_for: float, phase: float) -> dict:
     from django.utils import timezone
 
     from generation.models import Job
@@ -135,6 +138,7 @@ def outage(processes: Processes, port: int, down_for: float) -> dict:
     redis_server = processes.redis(port)
     processes.worker()
     processes.sweep()
+    time.sleep(phase)  # where in the sweep's cycle (and the heartbeats') the failure falls
     running = [make_job(LONG).pk for _ in range(2)]
     wait(lambda: all(job(pk).progress >= 5 for pk in running), 120, "the long jobs to be under way")
     waiting = [make_job(SHORT).pk for _ in range(6)]
@@ -158,10 +162,11 @@ def outage(processes: Processes, port: int, down_for: float) -> dict:
     return {"broker back → every job sent": sent, "broker back → last job taken": taken, "failed": failed}
 
 
-def dead_worker(processes: Processes, port: int) -> dict:
+def dead_worker(processes: Processes, port: int, phase: float) -> dict:
     processes.redis(port)
     first = processes.worker()
     processes.sweep()
+    time.sleep(phase)
     pk = make_job(LONG).pk
     wait(lambda: job(pk).progress >= 5, 120, "the job to be under way")
     os.killpg(first.pid, signal.SIGKILL)
@@ -211,17 +216,24 @@ def main() -> None:
           f"sweep every {settings.GENERATION_SWEEP_SECONDS} s; outage {args.outage:g} s")
     results: dict[str, list[float]] = {}
     failed = 0
+    # The failure falls at a different point of the sweep's cycle in each trial (seeded, so two
+    # runs of the script try the same points).
+    phases = random.Random(14).sample(range(settings.GENERATION_SWEEP_SECONDS), k=min(args.trials * 2, settings.GENERATION_SWEEP_SECONDS))
     for trial in range(args.trials):
         for scenario in ("outage", "dead-worker"):  # alternating
+            phase = phases.pop() if phases else 0
             processes = Processes(env, var)
             try:
-                figures = outage(processes, port, args.outage) if scenario == "outage" else dead_worker(processes, port)
+                if scenario == "outage":
+                    figures = outage(processes, port, args.outage, phase)
+                else:
+                    figures = dead_worker(processes, port, phase)
             finally:
                 processes.stop()
             failed += figures.pop("failed")
             for name, seconds in figures.items():
                 results.setdefault(name, []).append(seconds)
-                print(f"  trial {trial + 1} {scenario:<11} {name}: {seconds:6.1f} s", flush=True)
+                print(f"  trial {trial + 1} {scenario:<11} (+{phase:2d} s) {name}: {seconds:6.1f} s", flush=True)
     print(f"\n{'figure':<30} {'median':>7} {'min':>7} {'max':>7} {'bound':>7} {'median/bound':>12}")
     for name, values in results.items():
         bound = bounds.get(name)
