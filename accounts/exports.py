@@ -17,8 +17,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from petmemories.mail import mail_send
-from petmemories.storage import files_delete_on_commit, files_of
+from core.mail import mail_send
+from core.storage import files_delete_on_commit, files_of
 
 from .models import DataExport, User
 from .signals import ExportSection, account_exporting

@@ -8,8 +8,8 @@ from django.contrib.auth import SESSION_KEY
 from django.db import transaction
 from django.utils import timezone
 
-from petmemories.mail import mail_send
-from petmemories.storage import files_delete_on_commit, files_of
+from core.mail import mail_send
+from core.storage import files_delete_on_commit, files_of
 
 from .exports import data_exports_delete
 from .models import DataExport, User

@@ -1,4 +1,4 @@
-from petmemories.celery import app
+from core.celery import app
 
 from . import exports
 

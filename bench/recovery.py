@@ -114,8 +114,9 @@ def make_job(params: dict):
     from django.core.files.storage import default_storage
     from django.db import transaction
 
+    from generation.limits import JobLimits
     from generation.photos import photo_normalize
-    from generation.services import JobLimits, job_create
+    from generation.services import job_create
 
     with PHOTO.open("rb") as handle:
         photo = photo_normalize(handle)

@@ -106,12 +106,18 @@ def encode_gif(mp4_path: Path, gif_path: Path, *, fps: int = GIF_FPS, max_side: 
     )
 
 
+def stream_sha256(handle) -> tuple[str, int]:
+    """The SHA-256 (hex) and size in bytes of what ``handle`` reads, a megabyte at a time."""
+    digest, size = hashlib.sha256(), 0
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+        size += len(block)
+    return digest.hexdigest(), size
+
+
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return stream_sha256(handle)[0]
 
 
 def save_poster(frame: np.ndarray, path: Path, *, quality: int = 88) -> None:

@@ -29,16 +29,16 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop, ngettext
 from PIL import Image
 
-from petmemories.storage import files_delete_on_commit, files_of
-from shop.services.credits import credit_settle
+from core.storage import files_delete_on_commit, files_of
 
 from . import media
-from .dispatch import dispatch, time_limit_errors, waiting_messages
 from .engines import Engine, EngineError, EngineNotReady, InvalidSettings, Readiness, RenderSettings, all_engines, get_engine
+from .limits import JobLimits
+from .messaging import dispatch, time_limit_errors, waiting_messages
 from .models import EngineReport, Job, WorkerHeartbeat
 from .rendering import render_files
 from .selectors import jobs_orphaned, worker_alive
-from .signals import job_finished
+from .signals import job_ending, job_finished
 
 logger = logging.getLogger(__name__)
 
@@ -53,15 +53,6 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class JobLimits:
-    """What a job may do, from its owner's plan (``shop.models.Plan``). The defaults are the
-    free tier's, so a job nobody vouched for gets no more."""
-
-    max_height: int = 720
-    gpu_engines: bool = False
-    watermark: bool = True
-    priority: bool = False
 # A job's reason is stored in English; the creation page shows it in the visitor's language.
 TIMED_OUT = gettext_noop("This video took too long to make and was stopped. Please try a shorter or smaller one.")
 GENERIC_FAILURE = gettext_noop("Something went wrong while making your video. Our team has been told; please try again.")
@@ -316,8 +307,9 @@ def job_transition(*, job_id: int, to: str, error: str = "", error_detail: str =
         setattr(job, name, value)
     job.save()
     if to in Job.FINISHED_STATES:
-        # The owner's credit is consumed or given back in the same transaction as the state.
-        credit_settle(job=job)
+        # In the same transaction as the state: the submitting side settles what it reserved
+        # (the shop, its customer's credit) exactly once.
+        job_ending.send(sender=Job, job=job)
         transaction.on_commit(lambda: job_finished.send(sender=Job, job_id=job.pk, state=to))
     return job
 

@@ -1,2 +1,2 @@
-# The Celery app lives in petmemories/celery.py; `celery -A petmemories` finds it there, and
-# generation/tasks.py imports it, so commands that send no task do not pay for loading Celery.
+# The Celery app is made in core/celery.py; `celery -A petmemories` finds it through
+# petmemories/celery.py, so commands that send no task do not pay for loading Celery.

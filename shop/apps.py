@@ -10,11 +10,13 @@ class ShopConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         from accounts.signals import account_deleting, account_exporting
+        from generation.signals import job_ending
 
         from .selectors import account_shop_export
         from .services.account_data import account_shop_delete
         from .services.campaigns import attribution_record
         from .services.cart import cart_merge
+        from .services.credits import credit_settle
 
         def merge_visitor_cart(sender, request, user, **kwargs):
             token = request.session.pop("cart_token", None) if request is not None else None
@@ -24,6 +26,8 @@ class ShopConfig(AppConfig):
         def attribute_sign_up(sender, request, user, **kwargs):
             attribution_record(user=user, session=request.session if request is not None else {})
 
+        # A job's credit is consumed or given back in the same transaction as its last state.
+        job_ending.connect(lambda sender, job, **kwargs: credit_settle(job=job), dispatch_uid="shop.credit_settle", weak=False)
         user_logged_in.connect(merge_visitor_cart, dispatch_uid="shop.merge_visitor_cart", weak=False)
         user_signed_up.connect(attribute_sign_up, dispatch_uid="shop.attribute_sign_up", weak=False)
         account_deleting.connect(

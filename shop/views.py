@@ -2,7 +2,6 @@
 import logging
 import secrets
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,21 +10,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from petmemories.validators import validate_single_line
-from studio.media import private_file_response
-from studio.selectors import creation_list_for
+from core.media import private_file_response
 
 from . import payments, selectors
 from .context_processors import shop as shop_context
+from .forms import CheckoutForm, QuantityForm, RedeemForm
 from .models import Campaign, FrameImage, Order, PlanPrice
 from .money import Currency
 from .services.campaigns import RedemptionRefused, campaign_landing_record, campaign_redeem
 from .services.cart import CartError, cart_add, cart_for, cart_review, cart_set_currency, cart_set_quantity
-from .services.orders import CheckoutProblem, Gift, order_checkout_start
+from .services.orders import CheckoutProblem, order_checkout_start
 from .services.subscriptions import SubscriptionProblem, billing_portal_url, subscription_checkout_start
 from .webhooks import webhook_event_handle
 
@@ -91,10 +88,6 @@ def currency_switch(request):
 # --- Cart ---------------------------------------------------------------------------------
 
 
-class QuantityForm(forms.Form):
-    quantity = forms.IntegerField(min_value=0, max_value=99)
-
-
 @require_GET
 def cart_detail(request):
     cart = _cart(request)
@@ -138,30 +131,6 @@ def cart_update(request, item_id):
 
 
 # --- Checkout and orders ------------------------------------------------------------------
-
-
-class CheckoutForm(forms.Form):
-    is_gift = forms.BooleanField(label=_("This is a gift (ship it to someone else; no prices on the packing slip)"), required=False)
-    gift_recipient_name = forms.CharField(label=_("Recipient's name"), max_length=200, required=False, validators=[validate_single_line])
-    gift_recipient_email = forms.EmailField(label=_("Recipient's email (optional)"), required=False)
-    gift_message = forms.CharField(label=_("Gift message"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    preload = forms.ModelMultipleChoiceField(label=_("Videos to put on the frame"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["preload"].queryset = creation_list_for(user=user).filter(job__state="succeeded")
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("is_gift") and not cleaned.get("gift_recipient_name"):
-            self.add_error("gift_recipient_name", gettext("Whom is it for? The name goes on the parcel."))
-        return cleaned
-
-    def gift(self) -> Gift | None:
-        data = self.cleaned_data
-        if not data["is_gift"]:
-            return None
-        return Gift(recipient_name=data["gift_recipient_name"], recipient_email=data["gift_recipient_email"], message=data["gift_message"])
 
 
 @login_required
@@ -272,10 +241,6 @@ def campaign_landing(request, slug):
     target = campaign.landing_redirect
     safe = url_has_allowed_host_and_scheme(target, {request.get_host()}) and target.startswith("/")
     return redirect(target if safe else "account_signup")
-
-
-class RedeemForm(forms.Form):
-    code = forms.CharField(label=_("Promo code"), max_length=40)
 
 
 @login_required

@@ -13,8 +13,9 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from core.media import private_file_response
+
 from . import devices
-from .media import private_file_response
 from .ratelimit import client_address, rate_limit_allow
 
 SCREEN_LIMITS = (64, 8192)

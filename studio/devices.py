@@ -19,8 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from petmemories.mail import mail_send
-from petmemories.validators import validate_single_line
+from core.mail import mail_send
+from core.validators import validate_single_line
+from generation import media
+from generation.models import Job
 
 from .models import Creation, Device, PlaylistItem
 from .ratelimit import rate_limit_allow
@@ -144,7 +146,7 @@ def playlist_set(*, device: Device, creations: list[Creation]) -> None:
     on_it = set(current)
     allowed = {
         creation.pk for creation in creations
-        if creation.pk in on_it or (creation.owner_id == device.owner_id and creation.job and creation.job.state == "succeeded")
+        if creation.pk in on_it or (creation.owner_id == device.owner_id and creation.job and creation.job.state == Job.State.SUCCEEDED)
     }
     order = [pk for pk in current if pk in allowed] + [creation.pk for creation in creations if creation.pk in allowed - on_it]
     device.playlist.all().delete()
@@ -172,7 +174,7 @@ def media_for_link(token: str) -> tuple[Device, Creation, str]:
     item = PlaylistItem.objects.select_related("device", "creation__job").filter(
         device_id=data["d"], creation_id=data["c"], device__owner__isnull=False
     ).first()
-    if item is None or item.creation.job is None or item.creation.job.state != "succeeded":
+    if item is None or item.creation.job is None or item.creation.job.state != Job.State.SUCCEEDED:
         raise signing.BadSignature("no longer on the playlist")
     return item.device, item.creation, data["k"]
 
@@ -180,12 +182,8 @@ def media_for_link(token: str) -> tuple[Device, Creation, str]:
 def _checksum(job) -> tuple[str, int]:
     """The MP4's SHA-256 and size, computed once for videos made before they were recorded."""
     if not job.video_sha256:
-        digest, size = hashlib.sha256(), 0
         with job.video.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-                size += len(block)
-        job.video_sha256, job.video_bytes = digest.hexdigest(), size
+            job.video_sha256, job.video_bytes = media.stream_sha256(handle)
         job.save(update_fields=["video_sha256", "video_bytes"])
     return job.video_sha256, job.video_bytes
 
@@ -199,7 +197,7 @@ def playlist_for(*, device: Device, base_url: str) -> tuple[dict, str]:
     items = []
     for item in device.playlist.select_related("creation__job"):
         creation, job = item.creation, item.creation.job
-        if job is None or job.state != "succeeded" or not job.video:
+        if job is None or job.state != Job.State.SUCCEEDED or not job.video:
             continue
         sha256, size = _checksum(job)
         ratio = job.width / job.height

@@ -43,7 +43,7 @@ def playlist_choices_for(*, device: Device) -> QuerySet[Creation]:
     """What the owner may tick for a frame: their finished videos, and whatever is on it now
     (a gift's preloaded videos, which are someone else's)."""
     return Creation.objects.filter(
-        Q(owner_id=device.owner_id, job__state="succeeded") | Q(pk__in=device.playlist.values("creation_id"))
+        Q(owner_id=device.owner_id, job__state=Job.State.SUCCEEDED) | Q(pk__in=device.playlist.values("creation_id"))
     ).select_related("job")
 
 

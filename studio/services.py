@@ -8,11 +8,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from core.mail import mail_send
+from core.storage import files_delete_on_commit, files_of
+from core.validators import validate_single_line
+from generation.models import Job
 from generation.photos import NormalizedPhoto
 from generation.services import RetryRefused, job_create, job_quota_check, job_retry, job_settings, jobs_delete
-from petmemories.mail import mail_send
-from petmemories.storage import files_delete_on_commit, files_of
-from petmemories.validators import validate_single_line
 from shop.selectors import launch_mode_active, plan_for
 from shop.services.credits import credit_reserve
 
@@ -125,7 +126,7 @@ def share_report_dismiss(*, report: ShareReport, staff) -> None:
 
 def creation_notify_ready(*, job_id: int) -> None:
     """Email the owner that their video is ready, with a link to it."""
-    for creation in Creation.objects.select_related("owner", "job").filter(job_id=job_id, job__state="succeeded"):
+    for creation in Creation.objects.select_related("owner", "job").filter(job_id=job_id, job__state=Job.State.SUCCEEDED):
         mail_send(
             template="studio/email/ready", context={"creation": creation, "site_url": settings.SITE_URL},
             to=creation.owner.email, language=creation.owner.language,

@@ -1,4 +1,3 @@
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -6,17 +5,15 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.media import private_file_response
 from generation.engines import EngineError
 from shop.selectors import credit_balance, launch_mode_active, plan_for
 from shop.services.credits import NoCreditsLeft
 
 from . import selectors, services
-from .forms import CreationForm
-from .media import private_file_response
-from .models import ShareReport
+from .forms import CreationForm, ReportForm
 from .ratelimit import client_address, rate_limit_allow
 from .uploads import photo_upload_limited
 
@@ -141,11 +138,6 @@ def share(request, token):
         # "Make your own" carries where the visitor came from into sign-up.
         request.session.setdefault("referral", {"source": "share", "creation": str(creation.pk)})
     return render(request, "studio/share.html", {"creation": creation, "job": creation.job, "report_form": ReportForm()})
-
-
-class ReportForm(forms.Form):
-    reason = forms.ChoiceField(label=_("Reason"), choices=ShareReport.Reason.choices, widget=forms.RadioSelect)
-    details = forms.CharField(label=_("Details"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 @require_POST

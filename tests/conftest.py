@@ -125,7 +125,7 @@ def database_url_for_tests() -> str:
 def celery_worker_process(transactional_db, tmp_path, media_root):
     """Start `celery worker` as a separate process on the cpu queue, as `make run` does, and
     stop it by its process id afterwards."""
-    from petmemories.celery import app
+    from core.celery import app
 
     app.control.purge()  # messages left by earlier tests name jobs that no longer exist
     env = {**os.environ, "DATABASE_URL": database_url_for_tests(), "MEDIA_ROOT": str(media_root), "DJANGO_SETTINGS_MODULE": "petmemories.settings.test"}

@@ -193,7 +193,7 @@ def test_frames_nobody_paired_expire_and_the_others_stay(settings, user):
 
 
 def test_the_beat_process_expires_unpaired_frames_every_hour(settings):
-    from petmemories.celery import app
+    from petmemories.celery import app  # as the workers and beat load it (celery -A petmemories)
 
     app.loader.import_default_modules()
     entry = settings.CELERY_BEAT_SCHEDULE["expire-unpaired-frames"]

@@ -5,8 +5,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from core.celery import app as celery_app
 from generation.models import Job
-from petmemories.celery import app as celery_app
 from studio.models import Creation
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -19,9 +19,10 @@ from PIL import Image
 from generation import media
 from generation.engines import EngineError, InvalidSettings, cogvideox_i2v, get_engine, svd_xt, torch_runtime
 from generation.engines.base import crop_to_aspect
+from generation.limits import JobLimits
 from generation.models import Job
 from generation.photos import photo_normalize
-from generation.services import JobLimits, job_create, job_execute
+from generation.services import job_create, job_execute
 from tests.conftest import CAT_PHOTO, ROOT
 
 CAT = Image.open(CAT_PHOTO).convert("RGB")

@@ -8,6 +8,7 @@ from PIL import Image
 
 from generation import media, services
 from generation.engines import InvalidSettings, RenderSettings, get_engine
+from generation.limits import JobLimits
 from generation.models import Job
 from generation.rendering import render_files
 from tests.conftest import CAT_PHOTO
@@ -213,7 +214,7 @@ def test_a_worker_s_own_reason_is_shown_when_it_cannot_run_an_engine(db, setting
     availability = services.engine_availability(get_engine("svd-xt"))
     assert availability.reason == "no CUDA GPU on this worker (worker gpu0@box:42)"
     with pytest.raises(services.EngineNotReady, match="no CUDA GPU on this worker"):
-        services.job_settings(engine="svd-xt", params={}, limits=services.JobLimits(gpu_engines=True))
+        services.job_settings(engine="svd-xt", params={}, limits=JobLimits(gpu_engines=True))
 
 
 def test_engines_report_records_this_process_for_its_queues(db):

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.storage import FileSystemStorage
 from django.urls import reverse
 
-from petmemories.celery import app as celery_app
+from core.celery import app as celery_app
 
 
 def test_healthz_answers_while_the_process_is_up(client):

@@ -313,7 +313,7 @@ def test_the_sweeper_removes_an_orphan_after_the_grace_period_and_never_a_refere
 
 
 def test_every_periodic_task_names_a_task_the_workers_know(settings):
-    from petmemories.celery import app
+    from petmemories.celery import app  # as the workers and beat load it (celery -A petmemories)
 
     app.loader.import_default_modules()
     assert {"accounts.expire_data_exports", "generation.sweep_storage"} <= {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}

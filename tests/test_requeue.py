@@ -13,10 +13,10 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from core.celery import app as celery_app
 from generation import services
 from generation.models import Job, WorkerHeartbeat
 from generation.services import WORKER_LOST, jobs_sweep
-from petmemories.celery import app as celery_app
 from shop.models import CreditEntry, CreditReservation
 
 pytestmark = pytest.mark.django_db

@@ -46,7 +46,7 @@ def test_production_refuses_a_cache_its_processes_do_not_share(url, tmp_path):
 
 @pytest.mark.parametrize("command, message", [
     (["-m", "celery", "-A", "petmemories", "worker", "--queues", "cpu"], "Set DJANGO_SETTINGS_MODULE before starting Celery"),
-    (["-c", "import generation.dramatiq_worker"], "Set DJANGO_SETTINGS_MODULE before starting a Dramatiq worker"),
+    (["-c", "import generation.workers.dramatiq_worker"], "Set DJANGO_SETTINGS_MODULE before starting a Dramatiq worker"),
 ])
 def test_a_worker_without_settings_refuses_to_start_rather_than_use_a_laptop_s(command, message, tmp_path):
     env = {key: value for key, value in PRODUCTION.items() if key != "DJANGO_SETTINGS_MODULE"}

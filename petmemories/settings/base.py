@@ -70,7 +70,7 @@ TEMPLATES = [
             ],
         },
     },
-    # Plain-text emails (petmemories.mail): the same templates, with nothing HTML-escaped.
+    # Plain-text emails (core.mail): the same templates, with nothing HTML-escaped.
     {
         "NAME": "text",
         "BACKEND": "django.template.backends.django.DjangoTemplates",

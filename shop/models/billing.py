@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from generation.limits import JobLimits
+
 from ..money import Currency
 
 
@@ -36,9 +38,7 @@ class Plan(models.Model):
     def __str__(self):
         return self.name
 
-    def job_limits(self):
-        from generation.services import JobLimits
-
+    def job_limits(self) -> JobLimits:
         return JobLimits(max_height=self.max_height, gpu_engines=self.gpu_engines, watermark=self.watermark, priority=self.priority)
 
 

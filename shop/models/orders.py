@@ -6,7 +6,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from petmemories.validators import validate_single_line
+from core.validators import validate_single_line
 
 from ..money import Currency
 from .catalog import FrameVariant

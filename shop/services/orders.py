@@ -12,7 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from petmemories.mail import mail_send
+from core.mail import mail_send
 
 from .. import payments
 from ..models import Cart, FrameVariant, Order, OrderItem, Payment

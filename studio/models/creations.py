@@ -8,8 +8,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.validators import validate_single_line
 from generation.engines.base import ASPECT_RATIOS
-from petmemories.validators import validate_single_line
 
 
 class Creation(models.Model):

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from petmemories.validators import validate_single_line
+from core.validators import validate_single_line
 
 from .creations import Creation
 

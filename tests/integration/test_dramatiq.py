@@ -34,7 +34,7 @@ def dramatiq_worker(settings, media_root, tmp_path):
     }
     log = tmp_path / "dramatiq.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "dramatiq", "generation.dramatiq_worker", "--processes", "1", "--threads", "1", "--queues", "cpu"],
+        [sys.executable, "-m", "dramatiq", "generation.workers.dramatiq_worker", "--processes", "1", "--threads", "1", "--queues", "cpu"],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )
     wait_for(lambda: "Worker process is ready" in log.read_text() or process.poll() is not None, timeout=60, what="the Dramatiq worker")
@@ -82,7 +82,7 @@ def test_a_dramatiq_worker_killed_whole_mid_job_has_its_job_finished_by_a_new_on
     redis.Redis.from_url(REDIS_URL).flushdb()
     settings.GENERATION_TASK_BACKEND = "dramatiq"
     settings.DRAMATIQ_BROKER_URL = REDIS_URL
-    from petmemories.celery import app as celery_app
+    from core.celery import app as celery_app
 
     fleet = Fleet(tmp_path, media_root, broker_url=celery_app.conf.broker_url)
     fleet.env |= {"GENERATION_TASK_BACKEND": "dramatiq", "DRAMATIQ_BROKER_URL": REDIS_URL}

@@ -20,11 +20,11 @@ import redis
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from core.celery import app as celery_app
 from generation import media
 from generation.models import Job, WorkerHeartbeat
 from generation.photos import photo_normalize
 from generation.services import jobs_sweep
-from petmemories.celery import app as celery_app
 from shop.models import CreditEntry, CreditReservation
 from tests.conftest import CAT_PHOTO, ROOT, database_url_for_tests, require, wait_for
 
@@ -70,7 +70,7 @@ class Fleet:
     def dramatiq_worker(self) -> subprocess.Popen:
         """A Dramatiq worker (GENERATION_TASK_BACKEND=dramatiq in ``env``), idle and ready."""
         process, log = self._start("dramatiq", [
-            sys.executable, "-m", "dramatiq", "generation.dramatiq_worker", "--processes", "1", "--threads", "1", "--queues", "cpu",
+            sys.executable, "-m", "dramatiq", "generation.workers.dramatiq_worker", "--processes", "1", "--threads", "1", "--queues", "cpu",
         ])
         wait_for(lambda: "Worker process is ready" in log.read_text() or process.poll() is not None, timeout=60, what="the Dramatiq worker")
         assert process.poll() is None, log.read_text()
@@ -108,7 +108,8 @@ def queued_job(owner, params: dict, *, sent: bool = True) -> Job:
     from django.utils import timezone
 
     from generation.engines import get_engine
-    from generation.services import JobLimits, job_create
+    from generation.limits import JobLimits
+    from generation.services import job_create
     from shop.selectors import plan_for
     from shop.services.credits import credit_grant, credit_reserve
 

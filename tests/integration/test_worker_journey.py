@@ -54,8 +54,9 @@ def _make_job(user, **params):
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
+    from generation.limits import JobLimits
     from generation.photos import photo_normalize
-    from generation.services import JobLimits, job_create
+    from generation.services import job_create
     from tests.conftest import CAT_PHOTO
 
     with CAT_PHOTO.open("rb") as handle:

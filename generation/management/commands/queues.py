@@ -40,7 +40,7 @@ class Command(BaseCommand):
             ))
 
     def ping(self, timeout):
-        from petmemories.celery import app
+        from core.celery import app
 
         try:
             replies = app.control.ping(timeout=timeout) or []

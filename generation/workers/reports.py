@@ -14,7 +14,7 @@ import time
 from django.conf import settings
 from django.db import close_old_connections
 
-from . import services
+from generation import services
 
 logger = logging.getLogger(__name__)
 

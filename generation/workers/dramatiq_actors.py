@@ -1,20 +1,17 @@
-"""The Dramatiq side of ``generation.dispatch``: one actor per worker queue.
+"""The Dramatiq side of ``generation.messaging``: one actor per worker queue.
 
-Start a worker with ``dramatiq generation.dramatiq_worker --processes 1 --threads 1 --queues cpu``.
+Start a worker with ``dramatiq generation.workers.dramatiq_worker --processes 1 --threads 1 --queues cpu``.
 Dramatiq's Redis broker hands the messages of a worker that stopped sending heartbeats to
 another, with the same message id, which ``services.job_claim`` recognises as the same ticket.
 """
 import dramatiq
-from django.conf import settings
 from django.db import close_old_connections
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
-from . import services
+from generation import services
+from generation.messaging import dramatiq_actor_name, dramatiq_broker
 
-broker = RedisBroker(url=settings.DRAMATIQ_BROKER_URL)
-broker.add_middleware(CurrentMessage())
-dramatiq.set_broker(broker)
+dramatiq_broker()  # actors are declared on it
 
 
 def _run(queue: str) -> None:
@@ -25,15 +22,11 @@ def _run(queue: str) -> None:
         close_old_connections()
 
 
-@dramatiq.actor(actor_name="generation.run_cpu_job", queue_name="cpu", max_retries=0)
+@dramatiq.actor(actor_name=dramatiq_actor_name("cpu"), queue_name="cpu", max_retries=0)
 def run_cpu_job(job_id: int) -> None:
     _run("cpu")
 
 
-@dramatiq.actor(actor_name="generation.run_gpu_job", queue_name="gpu", max_retries=0)
+@dramatiq.actor(actor_name=dramatiq_actor_name("gpu"), queue_name="gpu", max_retries=0)
 def run_gpu_job(job_id: int) -> None:
     _run("gpu")
-
-
-def actor_for(queue: str) -> dramatiq.Actor:
-    return {"cpu": run_cpu_job, "gpu": run_gpu_job}[queue]
