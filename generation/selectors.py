@@ -5,8 +5,22 @@ from django.conf import settings
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from .engines import all_engines
+from .engines import all_engines, get_engine
 from .models import Job, WorkerHeartbeat
+
+
+def queue_position(*, job: Job) -> int | None:
+    """Where ``job`` stands in its queue: 1 when it is next. In the order workers claim jobs
+    (services.job_claim: Premium first, then the oldest), across every engine of its queue.
+    None when it is not queued."""
+    if job.state != Job.State.QUEUED:
+        return None
+    engines = [engine.name for engine in all_engines() if engine.queue == get_engine(job.engine).queue]
+    if job.priority:
+        ahead = Q(priority=True, created_at__lt=job.created_at)
+    else:
+        ahead = Q(priority=True) | Q(created_at__lt=job.created_at)
+    return Job.objects.filter(ahead, state=Job.State.QUEUED, engine__in=engines).exclude(pk=job.pk).count() + 1
 
 
 def queue_report() -> list[dict]:

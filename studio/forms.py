@@ -5,17 +5,19 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.validators import validate_single_line
-from generation.engines import EngineError, InvalidSettings, RenderSettings, all_engines
+from generation.engines import EngineError, EngineNotReady, InvalidSettings, RenderSettings, UnknownEngine, all_engines, get_engine
 from generation.limits import JobLimits
 from generation.photos import ACCEPTED, PhotoRejected, PhotoTooLarge, photo_max_bytes, photo_normalize
-from generation.services import engine_availability, job_settings
+from generation.services import engine_availability
 
 from . import selectors
 from .models import Creation, ShareReport
 
 LIMITS = RenderSettings.LIMITS
-# Form fields named differently from the knob they set.
-FIELD_FOR_KNOB = {"aspect": "aspect_ratio"}
+# The form field that sets each knob an engine may take (its settings class's FORM_KNOBS).
+FIELD_FOR_KNOB = {
+    "aspect": "aspect_ratio", "height": "height", "motion": "motion", "seconds": "seconds", "fps": "fps", "loop": "loop", "prompt": "prompt",
+}
 
 
 class SelectWithUnavailable(forms.Select):
@@ -59,7 +61,7 @@ class CreationForm(forms.Form):
     loop = forms.BooleanField(label=_("Seamless loop"), initial=True, required=False, help_text=_("For frames that play it over and over."))
     prompt = forms.CharField(
         label=_("Describe the motion"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("CogVideoX only; leave empty for a gentle, natural default."),
+        help_text=_("Leave empty for a gentle, natural default."),
     )
 
     def __init__(self, *args, limits: JobLimits = JobLimits(), **kwargs):
@@ -83,6 +85,11 @@ class CreationForm(forms.Form):
             choices=self.fields["height"].choices, unavailable={value: gettext("for Premium") for value, _label in self.fields["height"].choices if value > limits.max_height}
         )
         self.engine_descriptions = {engine.name: engine.description for engine in engines}
+        # Which engines take each knob: the page shows a knob for those only.
+        self.knob_engines = {
+            field: " ".join(engine.name for engine in engines if knob in engine.settings_class.FORM_KNOBS)
+            for knob, field in FIELD_FOR_KNOB.items()
+        }
 
     def clean_photo(self):
         upload = self.cleaned_data["photo"]
@@ -94,28 +101,23 @@ class CreationForm(forms.Form):
             raise forms.ValidationError(str(rejected)) from None
 
     def params(self) -> dict:
-        """The knobs for the engine, from the cleaned form."""
+        """The knobs the chosen engine takes, from the cleaned form; the others are not sent, and
+        knobs left empty take the engine's defaults. The engine's settings class validates them,
+        once, when the job is made (generation.services.job_create)."""
         data = self.cleaned_data
-        params = {knob: data.get(field) for knob, field in {
-            "aspect": "aspect_ratio", "height": "height", "motion": "motion", "seconds": "seconds", "fps": "fps", "loop": "loop",
-        }.items()}
-        if data.get("prompt"):
-            params["prompt"] = data["prompt"]
-        return {name: value for name, value in params.items() if value is not None}
+        knobs = get_engine(data["engine"]).settings_class.FORM_KNOBS
+        params = {knob: data.get(FIELD_FOR_KNOB[knob]) for knob in knobs}
+        return {name: value for name, value in params.items() if value not in (None, "")}
 
-    # Knobs left out of the request take the engine's defaults.
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors or "engine" not in cleaned:
-            return cleaned
-        try:
-            cleaned["settings"] = job_settings(engine=cleaned["engine"], params=self.params(), limits=self.limits)
-        except InvalidSettings as error:
+    def add_engine_error(self, error: EngineError) -> None:
+        """Show why the job could not be made: at the knob's field when the settings say which."""
+        if isinstance(error, InvalidSettings):
             field = FIELD_FOR_KNOB.get(error.field, error.field)
             self.add_error(field if field in self.fields else None, str(error))
-        except EngineError as error:
+        elif isinstance(error, (EngineNotReady, UnknownEngine)):
             self.add_error("engine", str(error))
-        return cleaned
+        else:  # the account's caps
+            self.add_error(None, str(error))
 
 
 class ReportForm(forms.Form):

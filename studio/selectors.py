@@ -54,13 +54,6 @@ def creation_get_shared(*, token: str) -> Creation:
         raise Http404("This link does not work any more.") from None
 
 
-def queue_position(*, job: Job) -> int | None:
-    """How many queued jobs are ahead of this one, plus one; None when it is not queued."""
-    if job.state != Job.State.QUEUED:
-        return None
-    return Job.objects.filter(state=Job.State.QUEUED, engine=job.engine, created_at__lt=job.created_at).count() + 1
-
-
 def account_studio_export(*, user) -> list[ExportSection]:
     """A customer's creations (with their photo and the latest video, GIF and poster) and
     frames, for their data export."""

@@ -13,7 +13,8 @@ from core.storage import files_delete_on_commit, files_of
 from core.validators import validate_single_line
 from generation.models import Job
 from generation.photos import NormalizedPhoto
-from generation.services import RetryRefused, job_create, job_quota_check, job_retry, job_settings, jobs_delete
+from generation.services import RetryRefused, job_create, job_retry, jobs_delete
+from shop.models import Plan
 from shop.selectors import launch_mode_active, plan_for
 from shop.services.credits import credit_reserve
 
@@ -21,22 +22,25 @@ from .models import Creation, Device, ShareReport
 
 
 @transaction.atomic
-def creation_create(*, owner, photo: NormalizedPhoto, title: str = "", aspect_ratio: str, engine: str, params: dict | None = None) -> Creation:
+def creation_create(
+    *, owner, photo: NormalizedPhoto, title: str = "", aspect_ratio: str, engine: str, params: dict | None = None, plan: Plan | None = None
+) -> Creation:
     """Store the cleaned photo, reserve a credit and queue the job that animates it (sent
-    after commit), with what the owner's plan allows. Raises NoCreditsLeft, InvalidSettings,
-    TooManyJobs or EngineError, and then nothing is stored."""
+    after commit), with what the owner's ``plan`` allows (looked up when not given). Raises
+    NoCreditsLeft, InvalidSettings, TooManyJobs or EngineError, and then nothing is stored."""
     validate_single_line(title)  # a ValidationError: the title goes into email subjects
-    params = {**(params or {}), "aspect": aspect_ratio}
-    plan = plan_for(user=owner)
-    job_settings(engine=engine, params=params, limits=plan.job_limits())  # refuse bad knobs before anything is stored
-    job_quota_check(owner=owner)  # and an account over its caps; the owner stays locked until the job is in
-    creation = Creation(
-        owner=owner, title=title, aspect_ratio=aspect_ratio, photo_width=photo.size[0], photo_height=photo.size[1]
-    )
-    creation.photo.save(f"{secrets.token_hex(8)}.jpg", ContentFile(photo.jpeg), save=False)
+    plan = plan or plan_for(user=owner)
+    creation = Creation(owner=owner, title=title, aspect_ratio=aspect_ratio, photo_width=photo.size[0], photo_height=photo.size[1])
+    field = Creation._meta.get_field("photo")
+    name = field.generate_filename(creation, f"{secrets.token_hex(8)}.jpg")
+    # The job first: its settings are validated there, once, and the account's caps checked
+    # (locking the owner until the job is in), before the photo is stored.
+    job = job_create(engine=engine, source=name, params={**(params or {}), "aspect": aspect_ratio}, owner=owner, limits=plan.job_limits())
+    creation.photo.name = field.storage.save(name, ContentFile(photo.jpeg))
+    if creation.photo.name != name:  # the storage chose another name
+        Job.objects.filter(pk=job.pk).update(source=creation.photo.name)
+    creation.job = job
     creation.save()
-    creation.job = job_create(engine=engine, source=creation.photo.name, params=params, owner=owner, limits=plan.job_limits())
-    creation.save(update_fields=["job"])
     if not launch_mode_active():  # launch mode makes videos free: nothing is reserved
         credit_reserve(user=owner, job=creation.job, plan=plan)
     return creation

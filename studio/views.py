@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.media import private_file_response
 from generation.engines import EngineError
+from generation.selectors import queue_position
 from shop.selectors import credit_balance, launch_mode_active, plan_for
 from shop.services.credits import NoCreditsLeft
 
@@ -47,8 +48,11 @@ def creation_new(request):
                 aspect_ratio=form.cleaned_data["aspect_ratio"],
                 engine=form.cleaned_data["engine"],
                 params=form.params(),
+                plan=plan,
             )
-        except (NoCreditsLeft, EngineError) as error:  # the plan or the engines changed since the form was shown
+        except EngineError as error:
+            form.add_engine_error(error)
+        except NoCreditsLeft as error:
             form.add_error(None, str(error))
         else:
             return redirect(creation)
@@ -179,5 +183,5 @@ def _status_context(creation):
     return {
         "creation": creation,
         "job": job,
-        "queue_position": selectors.queue_position(job=job) if job else None,
+        "queue_position": queue_position(job=job) if job else None,
     }

@@ -173,6 +173,46 @@ def test_the_status_shows_queue_position_then_percent_then_the_player(owner_clie
     assert "hx-trigger" not in done  # polling stops once the job has finished
 
 
+def test_the_place_in_line_is_the_order_workers_take_jobs_premium_first(owner_client, make_creation, user, other_user):
+    older_free, newer_free, premium = make_creation(other_user), make_creation(other_user), make_creation(user)
+    Job.objects.filter(pk=premium.job_id).update(priority=True)
+    Job.objects.filter(pk=older_free.job_id).update(engine="svd-xt")  # another engine on another queue: not ahead
+    from generation.selectors import queue_position
+
+    assert queue_position(job=Job.objects.get(pk=premium.job_id)) == 1
+    assert queue_position(job=Job.objects.get(pk=newer_free.job_id)) == 2
+    page = owner_client.get(reverse("studio:creation-status", args=[premium.id])).content.decode()
+    assert "next in line" in page  # though two free videos were uploaded before it
+
+
+def test_the_form_shows_each_knob_for_the_engines_that_take_it_only(owner_client):
+    import re
+
+    page = owner_client.get(reverse("studio:creation-new")).content.decode()
+    engines_of = {field: set(names.split()) for names, field in re.findall(r'data-engines="([^"]*)"[^>]*>\s*<label for="id_(\w+)"', page)}
+    assert engines_of["seconds"] == {"living-photo"}  # the video models' length is their frame count
+    assert engines_of["prompt"] == {"cogvideox-i2v"}
+    assert engines_of["motion"] == {"living-photo", "svd-xt"}
+    assert engines_of["height"] == {"living-photo", "svd-xt", "cogvideox-i2v"}
+
+
+@pytest.mark.parametrize("engine, sent, not_sent", [
+    ("living-photo", {"aspect", "height", "seconds", "fps", "motion", "loop"}, {"prompt"}),
+    ("svd-xt", {"aspect", "height", "fps", "motion", "loop"}, {"seconds", "prompt"}),
+    ("cogvideox-i2v", {"aspect", "height", "fps", "loop", "prompt"}, {"seconds", "motion"}),
+])
+def test_the_form_sends_the_knobs_the_chosen_engine_takes_and_no_others(engine, sent, not_sent, photo_bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from generation.limits import JobLimits
+    from studio.forms import CreationForm
+
+    data = {"engine": engine, "aspect_ratio": "1:1", "height": 720, "motion": 90, "seconds": 9, "fps": 24, "loop": "on", "prompt": "A cat blinks."}
+    form = CreationForm(data, {"photo": SimpleUploadedFile("cat.jpg", photo_bytes)}, limits=JobLimits(max_height=1080, gpu_engines=True))
+    assert form.is_valid(), form.errors
+    assert set(form.params()) == sent and not set(form.params()) & not_sent
+
+
 def test_a_failed_job_shows_its_human_reason(owner_client, make_creation, user):
     from generation.services import job_fail
 

@@ -75,6 +75,9 @@ class RenderSettings:
         "motion": _("Motion strength"),
         "seed": _("Seed"),
     }
+    # The knobs a customer sets on the upload form: it shows these and sends no others. The
+    # rest (seed, steps…) keep their defaults or are set by staff through `manage.py animate`.
+    FORM_KNOBS: ClassVar[tuple[str, ...]] = ("aspect", "height", "seconds", "fps", "motion", "loop")
     # Written right after the number, as in "between 2 and 10 seconds".
     UNITS: ClassVar[dict[str, str]] = {"height": _(" pixels"), "seconds": _(" seconds"), "fps": _(" fps")}
 

@@ -49,6 +49,8 @@ class CogSettings(DiffusionSettings):
     guidance: float = 6.0
     num_frames: int = 49
 
+    # CogVideoX has no motion strength; the prompt says what moves.
+    FORM_KNOBS: ClassVar[tuple[str, ...]] = ("aspect", "height", "fps", "loop", "prompt")
     # The VAE shrinks 8 times and the transformer takes 2×2 patches of that.
     GEN_MULTIPLE: ClassVar[int] = 16
     LIMITS: ClassVar[dict[str, tuple[float, float]]] = {

@@ -60,6 +60,8 @@ class DiffusionSettings(RenderSettings):
     gen_height: int = 0
 
     GEN_MULTIPLE: ClassVar[int] = 8
+    # The length is the model's frame count, not the form's seconds.
+    FORM_KNOBS: ClassVar[tuple[str, ...]] = ("aspect", "height", "fps", "motion", "loop")
     LIMITS: ClassVar[dict[str, tuple[float, float]]] = {
         **{name: limits for name, limits in RenderSettings.LIMITS.items() if name != "seconds"},
         "steps": (1, 100),
