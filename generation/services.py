@@ -404,17 +404,6 @@ def job_run_next(*, queue: str, ticket: str) -> Job | None:
     return _job_run(job) if job else None
 
 
-def job_execute(*, job_id: int) -> Job:
-    """Run one particular queued job to its end, in this process. Safe to call twice: a job
-    that is not queued is left alone."""
-    try:
-        job = job_transition(job_id=job_id, to=State.RUNNING)
-    except InvalidTransition:
-        logger.info("Job %s is not queued; nothing to do.", job_id)
-        return Job.objects.get(pk=job_id)
-    return _job_run(job)
-
-
 def _connection_reset() -> None:
     """Drop this process's database connection (the next query opens a new one), unless it is
     inside a transaction, which owns it."""

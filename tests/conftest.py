@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 # The Stripe emulator's session-wide `stripe_emulator` fixture.
-pytest_plugins = ["tests.stripe_emulator"]
+pytest_plugins = ["tools.stripe_emulator"]
 
 ROOT = Path(__file__).resolve().parent.parent
 CAT_PHOTO = Path(__file__).resolve().parent / "cat.jpg"
@@ -244,13 +244,27 @@ def make_creation(django_capture_on_commit_callbacks, small_render_params):
     return make
 
 
+def run_job(job_id: int):
+    """Run a queued job to its end in this process, the way a worker does: each message-like
+    call of ``services.job_run_next`` takes the next job of the queue (Premium first), until this
+    one has ended or nothing is left. Returns the job, as it is then."""
+    import itertools
+
+    from generation.engines import get_engine
+    from generation.models import Job
+    from generation.services import job_run_next
+
+    queue = get_engine(Job.objects.get(pk=job_id).engine).queue
+    for n in itertools.count():
+        if Job.objects.get(pk=job_id).state != Job.State.QUEUED or job_run_next(queue=queue, ticket=f"test-{job_id}-{n}") is None:
+            return Job.objects.get(pk=job_id)
+
+
 @pytest.fixture
 def finished_creation(make_creation, user):
     """A creation whose job has run to the end in this process."""
-    from generation.services import job_execute
-
     creation = make_creation(user)
-    job_execute(job_id=creation.job_id)
+    run_job(creation.job_id)
     creation.refresh_from_db()
     assert creation.job.state == "succeeded", creation.job.error_detail
     return creation

@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from generation.engines import InvalidSettings
 from generation.models import Job
-from generation.services import job_cancel, job_execute, job_fail
+from generation.services import job_cancel, job_fail
 from shop.models import CreditEntry, CreditReservation, Plan
 from shop.selectors import credit_balance, plan_for
 from shop.services.credits import NoCreditsLeft, credit_grant, credit_reserve, credit_settle
-from tests.conftest import require
+from tests.conftest import require, run_job
 from tests.races import race
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ def _upload(photo_bytes):
 
 
 def test_a_made_video_consumes_its_credit(make_creation, user):
-    job = job_execute(job_id=make_creation(user).job_id)
+    job = run_job(make_creation(user).job_id)
     assert job.state == Job.State.SUCCEEDED
     assert CreditReservation.objects.get(job=job).state == "consumed"
     assert balance(user) == 4

@@ -22,8 +22,9 @@ from generation.engines.base import crop_to_aspect
 from generation.limits import JobLimits
 from generation.models import Job
 from generation.photos import photo_normalize
-from generation.services import job_create, job_execute
+from generation.services import job_create
 from tests.conftest import CAT_PHOTO, ROOT
+from tests.conftest import run_job as run_queued_job
 
 CAT = Image.open(CAT_PHOTO).convert("RGB")
 # Knobs that keep a render on the tiny models to about a second.
@@ -173,7 +174,7 @@ GPU_LIMITS = JobLimits(max_height=1080, gpu_engines=True, watermark=False, prior
 
 def run_job(engine, source, params, owner) -> Job:
     job = job_create(engine=engine, source=source, params=params, owner=owner, limits=GPU_LIMITS)
-    return job_execute(job_id=job.pk)
+    return run_queued_job(job.pk)
 
 
 # --- Readiness ------------------------------------------------------------------------------

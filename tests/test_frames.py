@@ -209,14 +209,14 @@ def test_opening_the_gift_link_only_asks_and_the_button_accepts(gift, other_user
 
 
 def test_saving_a_gift_frame_s_page_keeps_the_videos_on_it(gift, other_user, finished_creation, make_creation):
-    from generation.services import job_execute
+    from tests.conftest import run_job
 
     frame, device, link = gift
     recipient = Client()
     recipient.force_login(other_user)
     recipient.post(link)
     mine = make_creation(other_user, title="Coco")
-    job_execute(job_id=mine.job_id)
+    run_job(mine.job_id)
     page = recipient.get(reverse("studio:frame-detail", args=[device.pk])).content.decode()
     assert re.search(rf'value="{finished_creation.pk}"[^>]* checked', page)  # the gift is on the form, ticked
 
@@ -233,10 +233,10 @@ def test_saving_a_gift_frame_s_page_keeps_the_videos_on_it(gift, other_user, fin
 
 @pytest.mark.django_db(transaction=True)
 def test_the_reference_client_registers_pairs_polls_downloads_and_notices_unpairing(live_server, tmp_path, make_creation, user, django_user_model):
-    from generation.services import job_execute
+    from tests.conftest import run_job
 
     creation = make_creation(user)
-    job_execute(job_id=creation.job_id)
+    run_job(creation.job_id)
     state, downloads = tmp_path / "frame.json", tmp_path / "videos"
 
     def client(*args):

@@ -11,7 +11,7 @@ from generation.engines import InvalidSettings, RenderSettings, get_engine
 from generation.limits import JobLimits
 from generation.models import Job
 from generation.rendering import render_files
-from tests.conftest import CAT_PHOTO
+from tests.conftest import CAT_PHOTO, run_job
 
 CAT = Image.open(CAT_PHOTO).convert("RGB")
 
@@ -102,7 +102,7 @@ def queued_job(db, make_creation, user):
 
 
 def test_a_job_runs_from_queued_to_succeeded_with_its_outputs(queued_job):
-    job = services.job_execute(job_id=queued_job.pk)
+    job = run_job(queued_job.pk)
     assert job.state == Job.State.SUCCEEDED and job.progress == 100 and job.attempts == 1
     assert job.started_at <= job.finished_at
     assert (job.width, job.height, job.frame_count, job.duration) == (240, 240, 24, 2.0)
@@ -112,16 +112,17 @@ def test_a_job_runs_from_queued_to_succeeded_with_its_outputs(queued_job):
     assert job.gif.name.endswith(".gif") and job.poster.name.endswith(".jpg")
 
 
-def test_running_a_job_twice_does_nothing_the_second_time(queued_job):
-    first = services.job_execute(job_id=queued_job.pk)
-    second = services.job_execute(job_id=queued_job.pk)
-    assert second.state == Job.State.SUCCEEDED and second.attempts == 1
-    assert second.finished_at == first.finished_at and second.video.name == first.video.name
+def test_a_message_delivered_twice_runs_the_job_once(queued_job):
+    first = services.job_run_next(queue="cpu", ticket="message-1")
+    assert services.job_run_next(queue="cpu", ticket="message-1") is None  # the same message again
+    again = Job.objects.get(pk=queued_job.pk)
+    assert first.pk == queued_job.pk and again.state == Job.State.SUCCEEDED and again.attempts == 1
+    assert again.finished_at == first.finished_at and again.video.name == first.video.name
 
 
 def test_a_job_whose_photo_is_gone_fails_with_a_human_reason_and_staff_detail(queued_job):
     queued_job.source.storage.delete(queued_job.source.name)
-    job = services.job_execute(job_id=queued_job.pk)
+    job = run_job(queued_job.pk)
     assert job.state == Job.State.FAILED
     assert job.error == services.GENERIC_FAILURE
     assert "Traceback" in job.error_detail
@@ -129,7 +130,7 @@ def test_a_job_whose_photo_is_gone_fails_with_a_human_reason_and_staff_detail(qu
 
 def test_a_job_with_knobs_the_engine_refuses_fails_with_the_engine_s_reason(queued_job):
     Job.objects.filter(pk=queued_job.pk).update(params={"fps": 500})
-    job = services.job_execute(job_id=queued_job.pk)
+    job = run_job(queued_job.pk)
     assert job.state == Job.State.FAILED and "Frame rate must be between" in job.error
 
 
@@ -172,7 +173,7 @@ def test_a_job_held_by_a_dead_worker_goes_back_in_line_when_its_message_returns(
 
 def test_a_canceled_job_is_not_run(queued_job):
     services.job_cancel(job_id=queued_job.pk)
-    job = services.job_execute(job_id=queued_job.pk)
+    job = run_job(queued_job.pk)
     assert job.state == Job.State.CANCELED and job.started_at is None
 
 

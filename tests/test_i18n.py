@@ -16,12 +16,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from generation.services import GENERIC_FAILURE, job_execute, job_fail
+from generation.services import GENERIC_FAILURE, job_fail
 from shop.models import FrameVariant
 from shop.money import format_money
 from shop.services.orders import order_payment_sync
 from studio.services import creation_set_shared
-from tests.conftest import CAT_PHOTO, SHIPPING, buy
+from tests.conftest import CAT_PHOTO, SHIPPING, buy, run_job
 
 pytestmark = pytest.mark.django_db
 KOREAN = {"HTTP_ACCEPT_LANGUAGE": "ko-KR,ko;q=0.9"}
@@ -137,7 +137,7 @@ def test_a_korean_customer_s_video_ready_email_is_in_korean(user, make_creation,
     user.save()
     creation = make_creation(user)
     with django_capture_on_commit_callbacks(execute=True):
-        job_execute(job_id=creation.job_id)
+        run_job(creation.job_id)
     [message] = mail.outbox
     assert message.subject == 'PetMemories 영상 "Chelsea"이(가) 완성되었어요'
     assert "보기, 내려받기, 공유하기:" in message.body and creation.get_absolute_url() in message.body

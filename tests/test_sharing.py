@@ -7,8 +7,8 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from generation.services import job_execute
 from studio.models import Creation, ShareReport
+from tests.conftest import run_job
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,7 @@ def test_staff_take_a_page_down_and_the_owner_is_told(owner_client, finished_cre
 def test_the_owner_is_emailed_when_the_video_is_ready_after_commit(make_creation, user, django_capture_on_commit_callbacks):
     creation = make_creation(user)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        job_execute(job_id=creation.job_id)
+        run_job(creation.job_id)
     assert not mail.outbox  # nothing is sent before the transaction commits
     for callback in callbacks:
         callback()
@@ -113,7 +113,7 @@ def test_the_owner_is_emailed_when_the_video_is_ready_after_commit(make_creation
 def test_text_emails_keep_a_title_s_quotes_and_ampersands_as_typed(make_creation, user, django_capture_on_commit_callbacks):
     creation = make_creation(user, title="Nabi's & Coco")
     with django_capture_on_commit_callbacks(execute=True):
-        job_execute(job_id=creation.job_id)
+        run_job(creation.job_id)
     [message] = mail.outbox
     assert message.subject == 'Your PetMemories video "Nabi\'s & Coco" is ready'
     assert 'Your video "Nabi\'s & Coco" is ready.' in message.body and "&amp;" not in message.body
@@ -123,5 +123,5 @@ def test_a_title_stored_on_two_lines_still_gets_its_ready_email_on_one_line(make
     creation = make_creation(user)
     Creation.objects.filter(pk=creation.pk).update(title="Nabi\nCoco")  # saved before titles were checked
     with django_capture_on_commit_callbacks(execute=True):
-        job_execute(job_id=creation.job_id)
+        run_job(creation.job_id)
     assert [message.subject for message in mail.outbox] == ['Your PetMemories video "Nabi Coco" is ready']

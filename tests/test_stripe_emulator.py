@@ -11,8 +11,8 @@ import pytest
 import requests
 import stripe
 
-from tests.stripe_emulator import EmulatorError, StripeEmulator, format_amount
-from tests.stripe_emulator import stripe_emulator as _session_emulator  # noqa: F401 - registers the `stripe_emulator` fixture
+from tools.stripe_emulator import EmulatorError, StripeEmulator, format_amount
+from tools.stripe_emulator import stripe_emulator as _session_emulator  # noqa: F401 - registers the `stripe_emulator` fixture
 
 SUCCESS_URL = "https://petmemories.test/checkout/done?session={CHECKOUT_SESSION_ID}"
 CANCEL_URL = "https://petmemories.test/checkout/cancelled"

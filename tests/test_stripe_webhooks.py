@@ -12,7 +12,7 @@ from django.test import Client
 from shop.models import BillingCustomer, FrameVariant, Order, Payment, PlanPrice, StripeEvent, Subscription
 from shop.selectors import plan_for
 from tests.conftest import SHIPPING, buy, require
-from tests.stripe_emulator import stripe_signature_header
+from tools.stripe_emulator import stripe_signature_header
 
 URL = "/shop/stripe/webhook/"
 

@@ -164,10 +164,10 @@ def test_the_status_shows_queue_position_then_percent_then_the_player(owner_clie
     running = owner_client.get(status_url).content.decode()
     assert "42%" in running and 'hx-trigger="every 1s"' in running
 
-    from generation.services import job_execute
+    from tests.conftest import run_job
 
     Job.objects.filter(pk=creation.job_id).update(state="queued", progress=0)
-    job_execute(job_id=creation.job_id)
+    run_job(creation.job_id)
     done = owner_client.get(status_url).content.decode()
     assert "<video" in done and "Download MP4" in done and "Download GIF" in done
     assert "hx-trigger" not in done  # polling stops once the job has finished
@@ -311,7 +311,8 @@ def test_gpu_engines_are_shown_unavailable_with_the_reason_and_refused(owner_cli
 
 
 def test_a_failed_video_can_be_made_again_by_its_owner(owner_client, make_creation, user, other_user):
-    from generation.services import job_execute, job_fail
+    from generation.services import job_fail
+    from tests.conftest import run_job
 
     creation = make_creation(user)
     failed = creation.job
@@ -326,7 +327,7 @@ def test_a_failed_video_can_be_made_again_by_its_owner(owner_client, make_creati
     creation.refresh_from_db()
     assert creation.job_id != failed.pk and creation.job.state == Job.State.QUEUED
     assert (creation.job.engine, creation.job.params, creation.job.source.name) == (failed.engine, failed.params, failed.source.name)
-    assert job_execute(job_id=creation.job_id).state == Job.State.SUCCEEDED
+    assert run_job(creation.job_id).state == Job.State.SUCCEEDED
 
     owner_client.post(reverse("studio:creation-retry", args=[creation.id]))  # a finished video is not made twice
     creation.refresh_from_db()

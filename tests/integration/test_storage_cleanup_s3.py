@@ -5,8 +5,8 @@ import io
 import pytest
 from django.core.management import call_command
 
-from generation.services import job_execute
 from studio.services import creation_delete
+from tests.conftest import run_job
 from tests.integration import test_s3_storage
 from tests.integration.test_s3_storage import BUCKET
 
@@ -22,7 +22,7 @@ def keys(s3) -> set[str]:
 
 def finished(make_creation, owner):
     creation = make_creation(owner)
-    job = job_execute(job_id=creation.job_id)
+    job = run_job(creation.job_id)
     assert job.state == "succeeded", job.error_detail
     creation.refresh_from_db()
     return creation

@@ -1128,7 +1128,7 @@ def build_app(api_version: str = DEFAULT_API_VERSION) -> web.Application:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.stripe_emulator", description="Local Stripe emulator for tests.")
+    parser = argparse.ArgumentParser(prog="python -m tools.stripe_emulator", description="Local Stripe emulator for tests.")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--api-version", default=DEFAULT_API_VERSION, help="api_version stamped on the fake's events")
     args = parser.parse_args(argv)

@@ -1,13 +1,13 @@
 """A local Stripe for the test suite: localstripe plus fakes of Checkout Sessions and the Billing Portal.
 
-The server (``server.py``, run as ``python -m tests.stripe_emulator --port N``) is one aiohttp process on
+The server (``server.py``, run as ``python -m tools.stripe_emulator --port N``) is one aiohttp process on
 127.0.0.1. This module is the test side: it starts and stops that process and drives its control endpoints
 over HTTP, so importing it costs no aiohttp or localstripe.
 
     emulator, stop = start_stripe_emulator()
     client = stripe.StripeClient("sk_test_x", base_addresses={"api": emulator.api_base})
 
-or, in a conftest, ``from tests.stripe_emulator import stripe_emulator`` for a session-wide fixture.
+or, in a conftest, ``from tools.stripe_emulator import stripe_emulator`` for a session-wide fixture.
 """
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def start_stripe_emulator(*, startup_timeout: float = 20.0) -> tuple[StripeEmula
     log = tempfile.NamedTemporaryFile(prefix="stripe-emulator-", suffix=".log", delete=False)  # closed by stop()
     log_path = Path(log.name)
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.stripe_emulator", "--port", str(port)],
+        [sys.executable, "-m", "tools.stripe_emulator", "--port", str(port)],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=log,

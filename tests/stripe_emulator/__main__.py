@@ -1,4 +1,0 @@
-"""``python -m tests.stripe_emulator --port N``: run the emulator server (see server.py)."""
-from .server import main
-
-main()
