@@ -15,7 +15,7 @@ from .base import DATABASES, VAR_DIR, env  # noqa: E402
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-insecure-key")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-ACCOUNT_RATE_LIMITS = False  # tests/test_abuse_limits.py turns them on
+ACCOUNT_RATE_LIMITS = False  # tests/studio/test_abuse_limits.py turns them on
 # The suite makes many videos for one account; the tests of these caps set their own.
 GENERATION_MAX_IN_FLIGHT_PER_ACCOUNT = GENERATION_MAX_PER_DAY_PER_ACCOUNT = 1000
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

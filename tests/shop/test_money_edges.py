@@ -14,7 +14,7 @@ from shop.services.orders import OrderError, order_cancel, order_payment_sync
 from studio.services import creation_retry
 from tests.conftest import SHIPPING, buy, require
 from tests.races import race
-from tests.test_stripe_webhooks import deliver, event
+from tests.shop.test_stripe_webhooks import deliver, event
 from tools.stripe_emulator import EmulatorError
 
 

@@ -46,7 +46,7 @@ def test_a_system_chromium_is_used_when_there_is_one(tmp_path):
 def test_runs_without_browser_tests_look_for_no_browser(tmp_path):
     env = {**os.environ, "PATH": str(Path(sys.executable).parent)}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_health.py", "-q", "-p", "no:cacheprovider", "--collect-only"],
+        [sys.executable, "-m", "pytest", "tests/petmemories/test_health.py", "-q", "-p", "no:cacheprovider", "--collect-only"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0 and browser_lines(result) == [], result.stdout + result.stderr

@@ -97,7 +97,7 @@ def test_lost_messages_are_sent_again_in_the_order_workers_claim_jobs(user, sent
 
 
 def test_a_sweep_while_the_broker_is_down_sends_nothing_and_says_so(user, monkeypatch):
-    from tests.test_broker_down import Broker
+    from tests.generation.test_broker_down import Broker
 
     make_job(user, created_ago=600, enqueued_ago=500)
     broker = Broker(monkeypatch)
