@@ -100,16 +100,6 @@ class PaymentInline(admin.TabularInline):
         return False
 
 
-class FramesForm(forms.Form):
-    """The pairing codes the frames of one order show on their screens."""
-
-    codes = forms.CharField(label=_("Codes on the frames' screens"), help_text=_("One code per frame, separated by spaces."))
-
-    def __init__(self, *args, order, **kwargs):
-        super().__init__(*args, prefix=f"order-{order.pk}", **kwargs)
-        self.order, self.frame_count = order, sum(item.quantity for item in order.items.all())
-
-
 class RefundForm(forms.Form):
     amount = forms.DecimalField(
         label=_("Amount"), min_value=Decimal("0.01"), decimal_places=2, required=False, help_text=_("Leave empty to refund everything not yet refunded.")
@@ -124,7 +114,8 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["customer"]
     inlines = [OrderItemInline, PaymentInline]
-    actions = ["advance", "cancel", "refund", "packing_slips", "make_frames"]
+    # studio/admin.py adds "make_frames": making an order's frames is the studio's business.
+    actions = ["advance", "cancel", "refund", "packing_slips"]
     readonly_fields = [
         "number", "customer", "email", "status", "currency", "subtotal", "shipping_cost", "total", "checkout_session_id",
         "payment_intent_id", "amount_paid", "amount_refunded", "paid_at", "in_production_at", "shipped_at", "delivered_at",
@@ -149,15 +140,12 @@ class OrderAdmin(admin.ModelAdmin):
     def total_display(self, order):
         return format_money(order.total, order.currency)
 
-    # Whoever may refund an order, or make its frames, sees the orders they act on.
+    # Whoever may refund an order sees the orders they act on.
     def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) or self.has_refund_permission(request) or self.has_provision_device_permission(request)
+        return super().has_view_permission(request, obj) or self.has_refund_permission(request)
 
     def has_refund_permission(self, request):
         return request.user.has_perm("shop.refund_order")
-
-    def has_provision_device_permission(self, request):
-        return request.user.has_perm("studio.provision_device")
 
     def _each(self, request, queryset, action, done):
         for order in queryset:
@@ -185,25 +173,6 @@ class OrderAdmin(admin.ModelAdmin):
             return None
         context = {**self.admin_site.each_context(request), "orders": queryset, "form": form, "opts": self.model._meta, "title": gettext("Refund orders")}
         return render(request, "admin/shop/order/refund.html", context)
-
-    @admin.action(description="Make the frames: type the code each frame shows, and it joins the order with its videos…", permissions=["provision_device"])
-    def make_frames(self, request, queryset):
-        from studio.devices import PairingError, devices_provision_for_order
-
-        confirmed = "confirm" in request.POST
-        frames_forms = [FramesForm(request.POST if confirmed else None, order=order) for order in queryset]
-        if not (confirmed and all(form.is_valid() for form in frames_forms)):
-            context = {**self.admin_site.each_context(request), "frames_forms": frames_forms, "opts": self.model._meta, "title": gettext("Make the frames")}
-            return render(request, "admin/shop/order/make_frames.html", context)
-        for form in frames_forms:
-            try:
-                devices_provision_for_order(order=form.order, pairing_codes=form.cleaned_data["codes"].split())
-            except PairingError as error:
-                self.message_user(request, str(error), messages.ERROR)
-                continue
-            whom = (gettext("waiting for %(name)s to accept") % {"name": form.order.gift_recipient_name}) if form.order.is_gift else (
-                gettext("paired to %(customer)s") % {"customer": form.order.customer})
-            self.message_user(request, gettext("%(order)s: frames made, %(whom)s.") % {"order": form.order, "whom": whom}, messages.SUCCESS)
 
     @admin.action(description="Print packing slips (a gift's shows no prices)", permissions=["change"])
     def packing_slips(self, request, queryset):

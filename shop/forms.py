@@ -4,9 +4,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.validators import validate_single_line
-from generation.models import Job
-from studio.selectors import creation_list_for
 
+from .selectors import preload_choices_for
 from .services.orders import Gift
 
 
@@ -23,7 +22,7 @@ class CheckoutForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["preload"].queryset = creation_list_for(user=user).filter(job__state=Job.State.SUCCEEDED)
+        self.fields["preload"].queryset = preload_choices_for(user=user)
 
     def clean(self):
         cleaned = super().clean()

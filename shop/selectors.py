@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from accounts.signals import ExportSection
+from generation.models import Job
 
 from .models import (
     BONUS_BUCKET,
@@ -179,3 +180,11 @@ def account_shop_export(*, user) -> list[ExportSection]:
         ExportSection(name="subscriptions", data=subscriptions),
         ExportSection(name="credits", data=credits),
     ]
+
+
+def preload_choices_for(*, user) -> QuerySet:
+    """The videos ``user`` may have put on a frame they buy: their finished creations. Read
+    through the order's own ``preload`` relation, the one place the shop names the studio's
+    model, so the shop imports nothing of the studio."""
+    creations = Order._meta.get_field("preload").related_model.objects
+    return creations.filter(owner=user, job__state=Job.State.SUCCEEDED).select_related("job")
