@@ -13,7 +13,7 @@ class OrphanedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(pk__in=selectors.jobs_orphaned().values("pk"))
+            return queryset.filter(orphaned=True)  # JobAdmin.get_queryset's flag
         return queryset
 
 
@@ -95,6 +95,7 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
     """The worker processes that beat (written by workers): alive, or dead with the job they held."""
 
     list_display = ["worker", "alive", "queues", "job", "beat_at", "started_at"]
+    list_select_related = ["job"]
     search_fields = ["worker"]
 
     def has_add_permission(self, request):
@@ -102,8 +103,6 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-    list_select_related = ["job"]
 
     @admin.display(description="Alive", boolean=True)
     def alive(self, beat):

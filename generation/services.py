@@ -292,13 +292,15 @@ def job_transition(*, job_id: int, to: str, error: str = "", error_detail: str =
         job.attempts += 1
         job.progress = 0
         job.worker = worker_name()
-        WorkerHeartbeat.objects.filter(worker=job.worker).update(job=job)
     elif to == State.QUEUED:  # back in line: its worker died
         job.progress = 0
         job.ticket = ""
-        WorkerHeartbeat.objects.filter(job=job).update(job=None)
     else:
         job.finished_at = now
+    # The heartbeat of the worker process running it names the job it holds.
+    if to == State.RUNNING:
+        WorkerHeartbeat.objects.filter(worker=job.worker).update(job=job)
+    else:
         WorkerHeartbeat.objects.filter(job=job).update(job=None)
     if to == State.SUCCEEDED:
         job.progress = 100
@@ -325,11 +327,8 @@ def job_fail(*, job_id: int, reason: str, detail: str = "", run: int | None = No
 def worker_heartbeat(*, queues: set[str]) -> None:
     """This worker process is alive (see WorkerHeartbeat)."""
     now = timezone.now()
-    beat, created = WorkerHeartbeat.objects.get_or_create(
-        worker=worker_name(), defaults={"queues": ",".join(sorted(queues)), "started_at": now, "beat_at": now}
-    )
-    if not created:
-        WorkerHeartbeat.objects.filter(pk=beat.pk).update(beat_at=now)
+    if not WorkerHeartbeat.objects.filter(worker=worker_name()).update(beat_at=now):  # one query, but the first time
+        WorkerHeartbeat.objects.create(worker=worker_name(), queues=",".join(sorted(queues)), started_at=now, beat_at=now)
 
 
 def worker_stopped() -> None:
@@ -455,7 +454,7 @@ def _job_end(job: Job, finish, *, outputs: dict | None = None, **fields) -> Job:
         return finish(job_id=job.pk, run=job.attempts, **fields, **outputs)
     except StaleRun:
         logger.warning("Job %s was put back in line while this worker ran it; dropping this run's files.", job.pk)
-        files_delete_on_commit(name for name in outputs.values() if isinstance(name, str) and name.startswith("renders/"))
+        files_delete_on_commit(outputs[field] for field in ("video", "gif", "poster") if field in outputs)
         return Job.objects.get(pk=job.pk)
 
 
