@@ -122,7 +122,7 @@ def make_job(params: dict):
         photo = photo_normalize(handle)
     source = default_storage.save("photos/bench.jpg", ContentFile(photo.jpeg))
     with transaction.atomic():
-        return job_create(engine="living-photo", source=source, params=params, limits=JobLimits(max_height=1080))
+        return job_create(engine="living-photo", inputs=[source], params=params, limits=JobLimits(max_height=1080))
 
 
 def job(pk: int):

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from . import selectors, services
-from .models import EngineReport, Job, WorkerHeartbeat
+from .models import EngineReport, Job, JobInput, JobOutput, WorkerHeartbeat
 
 
 class OrphanedFilter(admin.SimpleListFilter):
@@ -17,6 +17,39 @@ class OrphanedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class JobInputInline(_ReadOnlyInline):
+    model = JobInput
+    fields = readonly_fields = ["position", "file"]
+    verbose_name_plural = "Photos"
+
+
+class JobOutputInline(_ReadOnlyInline):
+    model = JobOutput
+    fields = readonly_fields = ["position", "kind", "file", "width", "height", "frame_count", "duration", "bytes", "sha256"]
+    verbose_name_plural = "Outputs"
+
+
+class _WrittenByWorkersAdmin(admin.ModelAdmin):
+    """Rows the workers write: staff may look and, with the permission, delete; never add or edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "engine", "state", "priority", "watermark", "progress", "owner", "created_at", "started_at", "finished_at", "run_time", "attempts", "worker_state", "short_error"]
@@ -26,16 +59,15 @@ class JobAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     actions = ["cancel_jobs", "requeue_jobs"]
     readonly_fields = [
-        "owner", "engine", "params", "priority", "watermark", "source", "state", "progress", "error", "error_detail", "attempts",
-        "worker", "ticket", "created_at", "enqueued_at", "started_at", "finished_at", "run_time", "video", "gif",
-        "poster", "width", "height", "frame_count", "duration"
+        "owner", "engine", "params", "priority", "watermark", "state", "progress", "error", "error_detail", "attempts",
+        "worker", "ticket", "created_at", "enqueued_at", "started_at", "finished_at", "run_time",
     ]
     fieldsets = [
-        (None, {"fields": ["owner", "engine", "priority", "watermark", "params", "source"]}),
+        (None, {"fields": ["owner", "engine", "priority", "watermark", "params"]}),
         ("State", {"fields": ["state", "progress", "attempts", "worker", "ticket", "error", "error_detail"]}),
         ("Timings", {"fields": ["created_at", "enqueued_at", "started_at", "finished_at", "run_time"]}),
-        ("Result", {"fields": ["video", "gif", "poster", "width", "height", "frame_count", "duration"]}),
     ]
+    inlines = [JobInputInline, JobOutputInline]
 
     def has_add_permission(self, request):
         return False
@@ -76,34 +108,48 @@ class JobAdmin(admin.ModelAdmin):
 
 
 @admin.register(EngineReport)
-class EngineReportAdmin(admin.ModelAdmin):
+class EngineReportAdmin(_WrittenByWorkersAdmin):
     """What each worker process last said about the engines it can run (written by workers)."""
 
     list_display = ["engine", "worker", "ready", "reason", "reported_at"]
     list_filter = ["engine", "ready"]
     search_fields = ["worker", "engine", "reason"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(admin.ModelAdmin):
+class WorkerHeartbeatAdmin(_WrittenByWorkersAdmin):
     """The worker processes that beat (written by workers): alive, or dead with the job they held."""
 
     list_display = ["worker", "alive", "queues", "job", "beat_at", "started_at"]
     list_select_related = ["job"]
     search_fields = ["worker"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="Alive", boolean=True)
     def alive(self, beat):
         return selectors.heartbeat_fresh(beat)
+
+
+class _JobPartAdmin(_WrittenByWorkersAdmin):
+    """A job's photos and outputs go with the job (and their files after it), never alone."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(JobInput)
+class JobInputAdmin(_JobPartAdmin):
+    """Every job's photos (written when a job is made); a job's page lists its own."""
+
+    list_display = ["job", "position", "file"]
+    list_select_related = ["job"]
+    search_fields = ["=job__id", "file"]
+
+
+@admin.register(JobOutput)
+class JobOutputAdmin(_JobPartAdmin):
+    """Every file a job made (written by workers): find one by its name or its checksum."""
+
+    list_display = ["job", "position", "kind", "width", "height", "bytes", "file"]
+    list_filter = ["kind"]
+    list_select_related = ["job"]
+    search_fields = ["=job__id", "file", "=sha256"]

@@ -124,6 +124,16 @@ def save_poster(frame: np.ndarray, path: Path, *, quality: int = 88) -> None:
     Image.fromarray(frame).save(path, "JPEG", quality=quality, optimize=True, progressive=True)
 
 
+def save_image(pixels: np.ndarray, path: Path, *, image_format: str = "PNG", quality: int = 92) -> None:
+    """A still made by an engine: a PNG (lossless), or a JPEG for photographs meant for sharing."""
+    if image_format == "PNG":
+        Image.fromarray(pixels).save(path, "PNG", optimize=False, compress_level=6)
+    elif image_format == "JPEG":
+        Image.fromarray(pixels).save(path, "JPEG", quality=quality, optimize=True, progressive=True)
+    else:
+        raise ValueError(f"Unknown image format {image_format!r}; PNG or JPEG.")
+
+
 def probe_video(source: Path | BinaryIO) -> VideoInfo:
     """Decode every frame of a video (a path or an open file): its real frame count, size and duration."""
     with av.open(str(source) if isinstance(source, Path) else source) as container:

@@ -2,13 +2,15 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .engines.base import ANIMATION, IMAGE, POSTER, VIDEO
 
-def _output_path(job, filename):
-    return f"renders/{job.pk}/{filename}"
+
+def _output_path(output, filename):
+    return f"renders/{output.job_id}/{filename}"
 
 
 class Job(models.Model):
-    """One run of an engine over one photo.
+    """One run of an engine over its photos (``inputs``), making its ``outputs``.
 
     The database row is the source of truth for a job's state; the queue carries only its
     id. State changes go through ``generation.services`` only.
@@ -30,7 +32,6 @@ class Job(models.Model):
     params = models.JSONField(default=dict, blank=True)
     priority = models.BooleanField(default=False, help_text="Goes ahead of other jobs in the queue (the owner's plan says so).")
     watermark = models.BooleanField(default=True, help_text="The video carries the small PetMemories mark (the owner's plan says so).")
-    source = models.FileField(max_length=255, help_text="The photo the engine animates.")
 
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done while running.")
@@ -53,24 +54,12 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    video = models.FileField(upload_to=_output_path, max_length=255, blank=True)
-    gif = models.FileField(upload_to=_output_path, max_length=255, blank=True)
-    poster = models.FileField(upload_to=_output_path, max_length=255, blank=True)
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
-    frame_count = models.PositiveIntegerField(null=True, blank=True)
-    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
-    video_sha256 = models.CharField(max_length=64, blank=True, help_text="Of the MP4, for frames to check their downloads.")
-    video_bytes = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["state", "created_at"])]
         constraints = [
             models.CheckConstraint(condition=models.Q(progress__lte=100), name="job_progress_at_most_100"),
-            models.CheckConstraint(
-                condition=~models.Q(state="succeeded") | ~models.Q(video=""), name="job_succeeded_has_video"
-            ),
         ]
 
     def __str__(self):
@@ -85,6 +74,85 @@ class Job(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+    # What a job made, for pages and the frames' API. They read ``outputs.all()``, so a
+    # queryset that prefetches ``outputs`` asks nothing more.
+    def outputs_of(self, kind: str) -> list["JobOutput"]:
+        return [output for output in self.outputs.all() if output.kind == kind]
+
+    def _first(self, kind: str) -> "JobOutput | None":
+        return next(iter(self.outputs_of(kind)), None)
+
+    @property
+    def video(self) -> "JobOutput | None":
+        return self._first(VIDEO)
+
+    @property
+    def animation(self) -> "JobOutput | None":
+        return self._first(ANIMATION)
+
+    @property
+    def poster(self) -> "JobOutput | None":
+        return self._first(POSTER)
+
+    @property
+    def images(self) -> list["JobOutput"]:
+        return self.outputs_of(IMAGE)
+
+    @property
+    def cover(self) -> "JobOutput | None":
+        """The still that stands for the job in a gallery: the video's poster, or the first image."""
+        return self.poster or next(iter(self.images), None)
+
+
+class JobInput(models.Model):
+    """One of a job's photos, in the order the engine takes them. A job made again shares its
+    photos' files with the job it makes again."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="inputs")
+    position = models.PositiveSmallIntegerField()
+    file = models.FileField(max_length=255, help_text="An upright, EXIF-free JPEG in storage.")
+
+    class Meta:
+        ordering = ["job", "position"]
+        constraints = [models.UniqueConstraint(fields=["job", "position"], name="job_input_position_unique")]
+        indexes = [models.Index(fields=["file"])]
+
+    def __str__(self):
+        return f"Photo {self.position + 1} of job {self.job_id}"
+
+
+class JobOutput(models.Model):
+    """One file a job made, in the order the engine makes them, with what a player, a frame or
+    a download needs to know about it without opening it."""
+
+    class Kind(models.TextChoices):
+        VIDEO = VIDEO, _("Video (MP4)")
+        ANIMATION = ANIMATION, _("Animation (GIF)")
+        POSTER = POSTER, _("Poster (JPEG)")
+        IMAGE = IMAGE, _("Image")
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="outputs")
+    position = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    file = models.FileField(upload_to=_output_path, max_length=255)
+    bytes = models.PositiveBigIntegerField(help_text="Size of the file.")
+    sha256 = models.CharField(max_length=64, help_text="Of the file, for frames and downloads to check what they got.")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    frame_count = models.PositiveIntegerField(null=True, blank=True, help_text="A video's or an animation's.")
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds, for a video or an animation.")
+
+    class Meta:
+        ordering = ["job", "position"]
+        constraints = [models.UniqueConstraint(fields=["job", "position"], name="job_output_position_unique")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.position + 1} of job {self.job_id}"
+
+    @property
+    def extension(self) -> str:
+        return self.file.name.rsplit(".", 1)[-1].lower() if "." in self.file.name else ""
 
 
 class EngineReport(models.Model):

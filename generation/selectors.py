@@ -6,7 +6,15 @@ from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min
 from django.utils import timezone
 
 from .engines import all_engines, get_engine
-from .models import Job, WorkerHeartbeat
+from .models import Job, JobInput, JobOutput, WorkerHeartbeat
+
+
+def job_files(job: Job) -> list[str]:
+    """The names in storage of ``job``'s photos and of what it made."""
+    return [
+        *JobInput.objects.filter(job=job).values_list("file", flat=True),
+        *JobOutput.objects.filter(job=job).values_list("file", flat=True),
+    ]
 
 
 def queue_position(*, job: Job) -> int | None:

@@ -29,15 +29,15 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop, ngettext
 from PIL import Image
 
-from core.storage import files_delete_on_commit, files_of
+from core.storage import files_delete_on_commit
 
 from . import media
-from .engines import Engine, EngineError, EngineNotReady, InvalidSettings, Readiness, RenderSettings, all_engines, get_engine
+from .engines import Engine, EngineError, EngineNotReady, EngineSettings, InvalidSettings, Readiness, all_engines, get_engine
 from .limits import JobLimits
 from .messaging import dispatch, time_limit_errors, waiting_messages
-from .models import EngineReport, Job, WorkerHeartbeat
-from .rendering import render_files
-from .selectors import jobs_orphaned, worker_alive
+from .models import EngineReport, Job, JobInput, JobOutput, WorkerHeartbeat
+from .rendering import RenderedOutput, render_outputs
+from .selectors import job_files, jobs_orphaned, worker_alive
 from .signals import job_ending, job_finished
 
 logger = logging.getLogger(__name__)
@@ -107,10 +107,12 @@ def engines_report(*, worker: str, queues: set[str]) -> None:
             )
 
 
-def job_settings(*, engine: str, params: dict, limits: JobLimits = JobLimits()) -> RenderSettings:
+def job_settings(*, engine: str, params: dict, limits: JobLimits = JobLimits(), photos: int = 1) -> EngineSettings:
     """The validated settings a job would run with, or the reason it cannot be made:
-    InvalidSettings (a knob out of range, or beyond the plan), UnknownEngine or EngineNotReady."""
+    InvalidSettings (a knob out of range, beyond the plan, or the wrong number of ``photos``
+    for the engine), UnknownEngine or EngineNotReady."""
     chosen = get_engine(engine)
+    chosen.photos_check(photos)
     if chosen.queue == "gpu" and not limits.gpu_engines:
         raise InvalidSettings(gettext("%(engine)s comes with Premium.") % {"engine": chosen.label}, field="engine")
     readiness = engine_availability(chosen)
@@ -151,18 +153,29 @@ def job_quota_check(*, owner) -> None:
 
 
 @transaction.atomic
-def job_create(*, engine: str, source: str, params: dict, owner=None, limits: JobLimits = JobLimits(), retry_of: Job | None = None) -> Job:
-    """Create a queued job; it is sent to the workers once the surrounding transaction commits.
+def job_create(
+    *, engine: str, inputs: list[str], params: dict, owner=None, limits: JobLimits = JobLimits(), retry_of: Job | None = None
+) -> Job:
+    """Create a queued job over ``inputs`` (the names of its photos in storage, in the order
+    the engine takes them); it is sent to the workers once the surrounding transaction commits.
     A customer's job counts against their caps (job_quota_check)."""
-    render_settings = job_settings(engine=engine, params=params, limits=limits)
+    render_settings = job_settings(engine=engine, params=params, limits=limits, photos=len(inputs))
     if owner is not None:
         job_quota_check(owner=owner)
     job = Job.objects.create(
-        engine=engine, source=source, params=render_settings.as_params(), owner=owner,
+        engine=engine, params=render_settings.as_params(), owner=owner,
         priority=limits.priority, watermark=limits.watermark, retry_of=retry_of,
     )
+    JobInput.objects.bulk_create(JobInput(job=job, position=position, file=name) for position, name in enumerate(inputs))
     transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
     return job
+
+
+def job_inputs_rename(*, job: Job, renamed: dict[str, str]) -> None:
+    """Point ``job``'s photos at the names the storage chose when they were saved."""
+    for old, new in renamed.items():
+        if old != new:
+            JobInput.objects.filter(job=job, file=old).update(file=new)
 
 
 class RetryRefused(ValueError):
@@ -170,14 +183,15 @@ class RetryRefused(ValueError):
 
 
 def job_retry(*, job: Job, limits: JobLimits = JobLimits()) -> Job:
-    """A new queued job that makes a failed or canceled ``job`` again: same photo, engine and
+    """A new queued job that makes a failed or canceled ``job`` again: same photos, engine and
     knobs, within today's ``limits``. Once per job: ``retry_of`` is unique, so of two clicks at
     once the database turns the second away."""
     if job.state not in (State.FAILED, State.CANCELED):
         raise RetryRefused(gettext("Only a video that failed or was canceled can be made again."))
     try:
         with transaction.atomic():
-            return job_create(engine=job.engine, source=job.source.name, params=job.params, owner=job.owner, limits=limits, retry_of=job)
+            inputs = [photo.file.name for photo in job.inputs.all()]
+            return job_create(engine=job.engine, inputs=inputs, params=job.params, owner=job.owner, limits=limits, retry_of=job)
     except IntegrityError:
         if Job.objects.filter(retry_of=job).exists():
             raise RetryRefused(gettext("This video is already being made again.")) from None
@@ -277,14 +291,19 @@ def job_recover(*, job: Job, why: str) -> Job:
 
 
 @transaction.atomic
-def job_transition(*, job_id: int, to: str, error: str = "", error_detail: str = "", run: int | None = None, **fields) -> Job:
+def job_transition(
+    *, job_id: int, to: str, error: str = "", error_detail: str = "", run: int | None = None, outputs: list[JobOutput] = (), **fields
+) -> Job:
     """Move a job to state ``to``. A worker finishing its run passes ``run`` (the attempt it
-    took the job with): when the job has since been taken from it, StaleRun is raised."""
+    took the job with): when the job has since been taken from it, StaleRun is raised. A job
+    succeeds with its ``outputs`` (unsaved rows whose files are in storage), written with it."""
     job = Job.objects.select_for_update().get(pk=job_id)
     if run is not None and (job.state != State.RUNNING or job.attempts != run):
         raise StaleRun(f"Job {job.pk}'s run {run} was taken from its worker (now {job.state}, attempt {job.attempts}).")
     if to not in ALLOWED_TRANSITIONS[job.state]:
         raise InvalidTransition(f"Job {job.pk} cannot go from {job.state} to {to}.")
+    if (to == State.SUCCEEDED) != bool(outputs):
+        raise InvalidTransition(f"Job {job.pk}: a job succeeds with its outputs, and only then has any.")
     now = timezone.now()
     job.state = to
     if to == State.RUNNING:
@@ -308,6 +327,9 @@ def job_transition(*, job_id: int, to: str, error: str = "", error_detail: str =
     for name, value in fields.items():
         setattr(job, name, value)
     job.save()
+    for position, output in enumerate(outputs):
+        output.job, output.position = job, position
+    JobOutput.objects.bulk_create(outputs)
     if to in Job.FINISHED_STATES:
         # In the same transaction as the state: the submitting side settles what it reserved
         # (the shop, its customer's credit) exactly once.
@@ -413,58 +435,70 @@ def _connection_reset() -> None:
 def _job_run(job: Job) -> Job:
     """Render a running job's outputs, store them and finish it: succeeded, or failed with a
     reason for the customer and the detail for staff."""
+    stored: list[JobOutput] = []
     try:
         engine = get_engine(job.engine)
         render_settings = engine.settings(job.params)
-        with job.source.open("rb") as photo, Image.open(photo) as image:
-            image = image.convert("RGB")
+        photos = []
+        for photo in job.inputs.all():
+            with photo.file.open("rb") as handle, Image.open(handle) as image:
+                photos.append(image.convert("RGB"))
         with tempfile.TemporaryDirectory(prefix=f"job-{job.pk}-") as folder:
-            files = render_files(
-                engine, image, render_settings, Path(folder), _ProgressWriter(job.pk, job.attempts), watermark=job.watermark
+            rendered = render_outputs(
+                engine, photos, render_settings, Path(folder), _ProgressWriter(job.pk, job.attempts), watermark=job.watermark
             )
-            outputs = {"video_sha256": media.file_sha256(files.mp4), "video_bytes": files.mp4.stat().st_size}
-            for name, path in (("video", files.mp4), ("gif", files.gif), ("poster", files.poster)):
-                field = Job._meta.get_field(name)
-                with path.open("rb") as handle:
-                    outputs[name] = field.storage.save(field.generate_filename(job, path.name), File(handle))
+            for output in rendered:
+                stored.append(_output_store(job, output))
     except EngineError as error:
-        return _job_end(job, job_fail, reason=str(error))
+        return _job_end(job, job_fail, stored, reason=str(error))
     except time_limit_errors():
         # The limit can strike in the middle of a query (a progress update), leaving the
         # database connection unusable: start the failure's write on a fresh one.
         _connection_reset()
-        return _job_end(job, job_fail, reason=TIMED_OUT, detail=f"Stopped after {engine_time_limit(engine)} s.")
+        return _job_end(job, job_fail, stored, reason=TIMED_OUT, detail=f"Stopped after {engine_time_limit(engine)} s.")
     except Exception:
         logger.exception("Job %s failed", job.pk)
         _connection_reset()
-        return _job_end(job, job_fail, reason=GENERIC_FAILURE, detail=traceback.format_exc())
+        return _job_end(job, job_fail, stored, reason=GENERIC_FAILURE, detail=traceback.format_exc())
+    return _job_end(job, job_transition, stored, to=State.SUCCEEDED, outputs=stored)
 
-    return _job_end(
-        job, job_transition, to=State.SUCCEEDED, width=files.width, height=files.height,
-        frame_count=files.frame_count, duration=files.duration, outputs=outputs,
+
+def _output_store(job: Job, output: RenderedOutput) -> JobOutput:
+    """Save one rendered file in storage, as an unsaved row that knows its size and checksum."""
+    row = JobOutput(
+        job=job, kind=output.kind, width=output.width, height=output.height,
+        frame_count=output.frame_count, duration=output.duration,
     )
+    with output.path.open("rb") as handle:
+        row.sha256, row.bytes = media.stream_sha256(handle)
+        handle.seek(0)
+        field = JobOutput._meta.get_field("file")
+        row.file = field.storage.save(field.generate_filename(row, output.path.name), File(handle))
+    return row
 
 
-def _job_end(job: Job, finish, *, outputs: dict | None = None, **fields) -> Job:
-    """Finish this worker's run of ``job`` with ``finish`` (job_transition or job_fail), unless
-    the job was taken from it meanwhile; then the files it saved are deleted, so a job's
-    outputs are written once."""
-    outputs = outputs or {}
+def _job_end(job: Job, finish, stored: list[JobOutput], **fields) -> Job:
+    """Finish this worker's run of ``job`` with ``finish`` (job_transition or job_fail). The
+    files it ``stored`` are deleted when the job fails, or when it was taken from this worker
+    meanwhile (StaleRun), so a job's outputs are written once."""
     try:
-        return finish(job_id=job.pk, run=job.attempts, **fields, **outputs)
+        job = finish(job_id=job.pk, run=job.attempts, **fields)
     except StaleRun:
         logger.warning("Job %s was put back in line while this worker ran it; dropping this run's files.", job.pk)
-        files_delete_on_commit(outputs[field] for field in ("video", "gif", "poster") if field in outputs)
+        files_delete_on_commit(output.file.name for output in stored)
         return Job.objects.get(pk=job.pk)
+    if job.state != State.SUCCEEDED:
+        files_delete_on_commit(output.file.name for output in stored)
+    return job
 
 
 def jobs_delete(*, source: str = "", owner=None) -> int:
-    """Delete the jobs made from ``source``, or all of ``owner``'s, and their files once the
-    transaction commits. An unfinished one is canceled first, which gives its credit back
+    """Delete the jobs made from the photo ``source`` (a name in storage), or all of
+    ``owner``'s, and their files (photos and outputs) once the transaction commits. An unfinished one is canceled first, which gives its credit back
     (once); the credit ledger keeps its entries. Returns how many were deleted."""
     if not (source or owner):
         raise ValueError("Say whose jobs, or which photo's.")
-    jobs = Job.objects.filter(**({"source": source} if source else {}), **({"owner": owner} if owner else {}))
+    jobs = Job.objects.filter(**({"pk__in": JobInput.objects.filter(file=source).values("job")} if source else {}), **({"owner": owner} if owner else {}))
     with transaction.atomic():
         for job in jobs.exclude(state__in=Job.FINISHED_STATES):
             try:
@@ -472,6 +506,6 @@ def jobs_delete(*, source: str = "", owner=None) -> int:
             except InvalidTransition:  # it finished meanwhile, and settled its credit then
                 pass
         doomed = list(jobs.select_for_update())
-        files_delete_on_commit(name for job in doomed for name in files_of(job))
+        files_delete_on_commit(name for job in doomed for name in job_files(job))
         Job.objects.filter(pk__in=[job.pk for job in doomed]).delete()
         return len(doomed)

@@ -35,10 +35,28 @@ class SelectWithUnavailable(forms.Select):
         return option
 
 
+class MultiplePhotoInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """One or more photos, in the order chosen; cleaned to a list of uploads."""
+
+    widget = MultiplePhotoInput
+
+    def clean(self, data, initial=None):
+        uploads = data if isinstance(data, (list, tuple)) else [data]
+        return [super(PhotosField, self).clean(upload, initial) for upload in uploads]
+
+
+# Photos one creation may take at most, whatever the engine says: each is decoded and checked.
+MAX_PHOTOS = 8
+
+
 class CreationForm(forms.Form):
-    photo = forms.FileField(
+    photo = PhotosField(
         label=_("Photo"),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}),
+        widget=MultiplePhotoInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}),
     )
     title = forms.CharField(max_length=80, required=False, validators=[validate_single_line], label=_("Pet's name or caption"))
     engine = forms.ChoiceField(label=_("Style"))
@@ -92,13 +110,19 @@ class CreationForm(forms.Form):
         }
 
     def clean_photo(self):
-        upload = self.cleaned_data["photo"]
-        if upload.size > photo_max_bytes():
-            raise forms.ValidationError(str(PhotoTooLarge()))
-        try:
-            return photo_normalize(upload)
-        except PhotoRejected as rejected:
-            raise forms.ValidationError(str(rejected)) from None
+        """The photos, each checked and normalized (the engine says how many it takes)."""
+        uploads = self.cleaned_data["photo"]
+        if len(uploads) > MAX_PHOTOS:
+            raise forms.ValidationError(gettext("Choose at most %(count)d photos.") % {"count": MAX_PHOTOS})
+        photos = []
+        for upload in uploads:
+            if upload.size > photo_max_bytes():
+                raise forms.ValidationError(str(PhotoTooLarge()))
+            try:
+                photos.append(photo_normalize(upload))
+            except PhotoRejected as rejected:
+                raise forms.ValidationError(str(rejected)) from None
+        return photos
 
     def params(self) -> dict:
         """The knobs the chosen engine takes, from the cleaned form; the others are not sent, and

@@ -2,19 +2,33 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.signals import ExportSection
-from generation.models import Job
+from generation.models import Job, JobOutput
 
 from .models import Creation, Device
 
 
 def creation_list_for(*, user) -> QuerySet[Creation]:
-    return Creation.objects.filter(owner=user).select_related("job")
+    return Creation.objects.filter(owner=user).select_related("job").prefetch_related("job__outputs")
+
+
+def output_at(*, job: Job | None, position: int) -> JobOutput | None:
+    """The ``position``-th output of a finished ``job``, or None."""
+    if job is None or job.state != Job.State.SUCCEEDED:
+        return None
+    return JobOutput.objects.filter(job=job, position=position).first()
+
+
+def output_first(*, job: Job, kind: str) -> JobOutput | None:
+    """The first output of ``kind`` a finished ``job`` made, or None."""
+    if job.state != Job.State.SUCCEEDED:
+        return None
+    return JobOutput.objects.filter(job=job, kind=kind).order_by("position").first()
 
 
 def creation_get_for(*, user, creation_id) -> Creation:
     """The creation if ``user`` may see it; 404 otherwise, never 403, so that nothing tells a
     stranger a private creation exists. Staff who can view creations in the admin see all."""
-    queryset = Creation.objects.select_related("job")
+    queryset = Creation.objects.select_related("job").prefetch_related("job__outputs")
     if not (user.is_authenticated and user.is_staff and user.has_perm("studio.view_creation")):
         queryset = queryset.filter(owner_id=user.pk) if user.is_authenticated else queryset.none()
     try:
@@ -47,31 +61,44 @@ def playlist_choices_for(*, device: Device) -> QuerySet[Creation]:
     ).select_related("job")
 
 
+def _export_name(output: JobOutput) -> tuple[str, str]:
+    """A job's output as its export names it: its kind ("gif" for the animation, as before),
+    numbered when the job made several of that kind."""
+    name = "gif" if output.kind == JobOutput.Kind.ANIMATION else output.kind
+    if output.kind == JobOutput.Kind.IMAGE:
+        name = f"image-{output.position + 1}"
+    return name, output.file.name
+
+
 def creation_get_shared(*, token: str) -> Creation:
     try:
-        return Creation.objects.select_related("job").get(share_token=token, is_shared=True)
+        return Creation.objects.select_related("job").prefetch_related("job__outputs").get(share_token=token, is_shared=True)
     except Creation.DoesNotExist:
         raise Http404("This link does not work any more.") from None
 
 
 def account_studio_export(*, user) -> list[ExportSection]:
-    """A customer's creations (with their photo and the latest video, GIF and poster) and
-    frames, for their data export."""
+    """A customer's creations (with their photos and what the latest job made) and frames,
+    for their data export."""
     creations, files = [], {}
-    for creation in Creation.objects.filter(owner=user).select_related("job").order_by("created_at"):
+    queryset = Creation.objects.filter(owner=user).select_related("job").prefetch_related("job__inputs", "job__outputs")
+    for creation in queryset.order_by("created_at"):
         folder = f"creations/{creation.pk}"
         entry = {
             "id": creation.pk, "title": creation.title, "created_at": creation.created_at, "aspect_ratio": creation.aspect_ratio,
             "is_shared": creation.is_shared, "share_views": creation.share_views, "files": {},
         }
-        outputs = [("photo", creation.photo, "jpg")]
+        named = [("photo", creation.photo.name)]
         if creation.job:
-            entry["video"] = {"engine": creation.job.engine, "state": creation.job.state, "params": creation.job.params}
-            outputs += [("video", creation.job.video, "mp4"), ("gif", creation.job.gif, "gif"), ("poster", creation.job.poster, "jpg")]
-        for kind, fieldfile, extension in outputs:
-            if fieldfile:
-                entry["files"][kind] = path = f"{folder}/{kind}.{extension}"
-                files[path] = fieldfile.name
+            job = creation.job
+            entry["video"] = {"engine": job.engine, "state": job.state, "params": job.params}
+            named += [(f"photo-{photo.position + 1}", photo.file.name) for photo in job.inputs.all() if photo.position]
+            named += [_export_name(output) for output in job.outputs.all()]
+        for name, stored in named:
+            if stored:
+                extension = stored.rsplit(".", 1)[-1].lower()
+                entry["files"][name] = path = f"{folder}/{name}.{extension}"
+                files[path] = stored
         creations.append(entry)
     frames = [
         {

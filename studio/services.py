@@ -13,7 +13,7 @@ from core.storage import files_delete_on_commit, files_of
 from core.validators import validate_single_line
 from generation.models import Job
 from generation.photos import NormalizedPhoto
-from generation.services import RetryRefused, job_create, job_retry, jobs_delete
+from generation.services import RetryRefused, job_create, job_inputs_rename, job_retry, jobs_delete
 from shop.models import Plan
 from shop.selectors import launch_mode_active, plan_for
 from shop.services.credits import credit_reserve
@@ -23,22 +23,29 @@ from .models import Creation, Device, ShareReport
 
 @transaction.atomic
 def creation_create(
-    *, owner, photo: NormalizedPhoto, title: str = "", aspect_ratio: str, engine: str, params: dict | None = None, plan: Plan | None = None
+    *, owner, photos: list[NormalizedPhoto], title: str = "", aspect_ratio: str, engine: str, params: dict | None = None,
+    plan: Plan | None = None,
 ) -> Creation:
-    """Store the cleaned photo, reserve a credit and queue the job that animates it (sent
-    after commit), with what the owner's ``plan`` allows (looked up when not given). Raises
-    NoCreditsLeft, InvalidSettings, TooManyJobs or EngineError, and then nothing is stored."""
+    """Store the cleaned photos, reserve a credit and queue the job that makes something of
+    them (sent after commit), with what the owner's ``plan`` allows (looked up when not given).
+    The first photo is the creation's own (its picture until the job has made one); an engine
+    that takes several gets them all, in order. Raises NoCreditsLeft, InvalidSettings (also
+    for the wrong number of photos), TooManyJobs or EngineError, and then nothing is stored."""
     validate_single_line(title)  # a ValidationError: the title goes into email subjects
     plan = plan or plan_for(user=owner)
-    creation = Creation(owner=owner, title=title, aspect_ratio=aspect_ratio, photo_width=photo.size[0], photo_height=photo.size[1])
+    first = photos[0] if photos else None
+    creation = Creation(
+        owner=owner, title=title, aspect_ratio=aspect_ratio,
+        photo_width=first.size[0] if first else 0, photo_height=first.size[1] if first else 0,
+    )
     field = Creation._meta.get_field("photo")
-    name = field.generate_filename(creation, f"{secrets.token_hex(8)}.jpg")
-    # The job first: its settings are validated there, once, and the account's caps checked
-    # (locking the owner until the job is in), before the photo is stored.
-    job = job_create(engine=engine, source=name, params={**(params or {}), "aspect": aspect_ratio}, owner=owner, limits=plan.job_limits())
-    creation.photo.name = field.storage.save(name, ContentFile(photo.jpeg))
-    if creation.photo.name != name:  # the storage chose another name
-        Job.objects.filter(pk=job.pk).update(source=creation.photo.name)
+    names = [field.generate_filename(creation, f"{secrets.token_hex(8)}.jpg") for _ in photos]
+    # The job first: its settings and photo count are validated there, once, and the
+    # account's caps checked (locking the owner until the job is in), before a photo is stored.
+    job = job_create(engine=engine, inputs=names, params={**(params or {}), "aspect": aspect_ratio}, owner=owner, limits=plan.job_limits())
+    stored = {name: field.storage.save(name, ContentFile(photo.jpeg)) for name, photo in zip(names, photos, strict=True)}
+    job_inputs_rename(job=job, renamed=stored)  # where the storage chose other names
+    creation.photo.name = stored[names[0]]
     creation.job = job
     creation.save()
     if not launch_mode_active():  # launch mode makes videos free: nothing is reserved
@@ -64,7 +71,7 @@ def creation_set_shared(*, creation: Creation, shared: bool) -> Creation:
 
 @transaction.atomic
 def creation_retry(*, creation: Creation) -> Creation:
-    """Make the video again, with the same photo, engine and knobs, after a failure or a cancel
+    """Make the video again, with the same photos, engine and knobs, after a failure or a cancel
     (the failed one gave its credit back; this one reserves one, on today's plan). Once per
     failed job: a second click raises RetryRefused (a ValueError) and reserves nothing."""
     if creation.job is None:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("studio/<uuid:creation_id>/share/new-link/", views.creation_share_rotate, name="creation-share-rotate"),
     path("studio/<uuid:creation_id>/retry/", views.creation_retry, name="creation-retry"),
     path("studio/<uuid:creation_id>/delete/", views.creation_delete, name="creation-delete"),
+    path("studio/<uuid:creation_id>/outputs/<int:position>/", views.creation_output, name="creation-output"),
     path("studio/<uuid:creation_id>/<str:kind>/", views.creation_media, name="creation-media"),
     path("frames/", frame_views.frame_list, name="frame-list"),
     path("frames/pair/", frame_views.frame_pair, name="frame-pair"),
@@ -23,5 +24,6 @@ urlpatterns = [
     path("api/frames/media/<str:link>/", api.media, name="frame-media"),
     path("s/<str:token>/", views.share, name="share"),
     path("s/<str:token>/report/", views.share_report, name="share-report"),
+    path("s/<str:token>/outputs/<int:position>/", views.share_output, name="share-output"),
     path("s/<str:token>/<str:kind>/", views.share_media, name="share-media"),
 ]

@@ -8,7 +8,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.media import private_file_response
-from generation.engines import EngineError
+from generation.engines import ANIMATION, POSTER, VIDEO, EngineError
 from generation.selectors import queue_position
 from shop.selectors import credit_balance, launch_mode_active, plan_for
 from shop.services.credits import NoCreditsLeft
@@ -18,9 +18,9 @@ from .forms import CreationForm, ReportForm
 from .ratelimit import client_address, rate_limit_allow
 from .uploads import photo_upload_limited
 
-# What a visitor may fetch: the field on the job (or the creation, for the photo) and the
-# file name a download gets.
-MEDIA_KINDS = {"video": ("video", "mp4"), "gif": ("gif", "gif"), "poster": ("poster", "jpg")}
+# The short addresses of a video's files: the first output of that kind (the creation's photo
+# is "photo"). Every output, images included, is also at outputs/<position>/.
+MEDIA_KINDS = {"video": VIDEO, "gif": ANIMATION, "poster": POSTER}
 
 
 def home(request):
@@ -43,7 +43,7 @@ def creation_new(request):
         try:
             creation = services.creation_create(
                 owner=request.user,
-                photo=form.cleaned_data["photo"],
+                photos=form.cleaned_data["photo"],
                 title=form.cleaned_data["title"],
                 aspect_ratio=form.cleaned_data["aspect_ratio"],
                 engine=form.cleaned_data["engine"],
@@ -79,6 +79,12 @@ def creation_media(request, creation_id, kind):
     if kind == "photo":
         return private_file_response(request, creation.photo)
     return _job_media(request, creation, kind)
+
+
+@require_GET
+def creation_output(request, creation_id, position):
+    creation = selectors.creation_get_for(user=request.user, creation_id=creation_id)
+    return _output_response(request, creation, selectors.output_at(job=creation.job, position=position), numbered=True)
 
 
 @login_required
@@ -168,14 +174,27 @@ def share_media(request, token, kind):
     return _job_media(request, selectors.creation_get_shared(token=token), kind)
 
 
+@require_GET
+def share_output(request, token, position):
+    creation = selectors.creation_get_shared(token=token)
+    return _output_response(request, creation, selectors.output_at(job=creation.job, position=position), numbered=True)
+
+
 def _job_media(request, creation, kind):
-    field, extension = MEDIA_KINDS.get(kind, (None, None))
-    job = creation.job
-    fieldfile = getattr(job, field, None) if field and job else None
-    if not fieldfile:
+    if kind not in MEDIA_KINDS or creation.job is None:
         raise Http404
-    download_name = f"{slugify(str(creation)) or 'petmemories'}.{extension}" if "download" in request.GET else None
-    return private_file_response(request, fieldfile, download_name=download_name)
+    return _output_response(request, creation, selectors.output_first(job=creation.job, kind=MEDIA_KINDS[kind]))
+
+
+def _output_response(request, creation, output, *, numbered: bool = False):
+    """Serve one of a job's outputs, named after the creation when downloaded."""
+    if output is None:
+        raise Http404
+    download_name = None
+    if "download" in request.GET:
+        stem = slugify(str(creation)) or "petmemories"
+        download_name = f"{stem}-{output.position + 1}.{output.extension}" if numbered else f"{stem}.{output.extension}"
+    return private_file_response(request, output.file, download_name=download_name)
 
 
 def _status_context(creation):

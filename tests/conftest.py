@@ -128,7 +128,13 @@ def celery_worker_process(transactional_db, tmp_path, media_root):
     from core.celery import app
 
     app.control.purge()  # messages left by earlier tests name jobs that no longer exist
-    env = {**os.environ, "DATABASE_URL": database_url_for_tests(), "MEDIA_ROOT": str(media_root), "DJANGO_SETTINGS_MODULE": "petmemories.settings.test"}
+    from django.conf import settings
+
+    env = {
+        **os.environ, "DATABASE_URL": database_url_for_tests(), "MEDIA_ROOT": str(media_root), "DJANGO_SETTINGS_MODULE": "petmemories.settings.test",
+        # An engine a test registered is registered in the worker too.
+        "GENERATION_EXTRA_ENGINES": ",".join(settings.GENERATION_EXTRA_ENGINES),
+    }
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "petmemories", "worker", "--queues", "cpu", "--concurrency", "1", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
@@ -237,7 +243,7 @@ def make_creation(django_capture_on_commit_callbacks, small_render_params):
         with CAT_PHOTO.open("rb") as handle:
             photo = photo_normalize(handle)
         return creation_create(
-            owner=owner, photo=photo, title=title, aspect_ratio=aspect_ratio, engine="living-photo",
+            owner=owner, photos=[photo], title=title, aspect_ratio=aspect_ratio, engine="living-photo",
             params=params if params is not None else small_render_params,
         )
 

@@ -1,13 +1,18 @@
 """The small interface every engine implements.
 
-An engine turns one photo into a sequence of RGB frames. Encoding, storage and job state
-live elsewhere (``generation.media``, ``generation.rendering``, ``generation.services``), so
-an engine can be run from a job, from ``manage.py animate`` or from a benchmark alike.
+An engine takes one or more photos and makes outputs of a kind: a video engine
+(``VideoEngine``) turns one photo into a sequence of RGB frames, which become a video (MP4), an
+animation (GIF) and a poster; an image engine (``ImageEngine``) turns its photos into still
+images (PNG or JPEG). Each engine declares how many photos it takes (``photos``) and what it
+makes (``makes``). Encoding, storage and job state live elsewhere (``generation.media``,
+``generation.rendering``, ``generation.services``), so an engine can be run from a job, from
+``manage.py animate`` or from a benchmark alike.
 
-Each engine names the settings class it takes: ``RenderSettings`` holds the knobs every
-engine shares (frame shape, size, length, motion, loop, seed); an engine with knobs of its own
-subclasses it and widens or narrows ``LIMITS``. Settings validate themselves on creation, so a
-knob out of range is refused with its allowed range before anything is stored or queued.
+Each engine names the settings class it takes: ``EngineSettings`` holds the knobs every engine
+shares (frame shape, size, seed), ``RenderSettings`` adds a video's (length, frame rate,
+motion, loop); an engine with knobs of its own subclasses one and widens or narrows
+``LIMITS``. Settings validate themselves on creation, so a knob out of range is refused with
+its allowed range before anything is stored or queued.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
@@ -31,6 +36,13 @@ ASPECT_RATIOS: dict[str, tuple[int, int]] = {
 }
 
 ProgressCallback = Callable[[float], None]
+
+# The kinds of output an engine makes (a job's outputs carry one each).
+VIDEO = "video"  # MP4, H.264
+ANIMATION = "animation"  # a looping GIF of the video
+POSTER = "poster"  # a JPEG of the video's first frame
+IMAGE = "image"  # a still, PNG or JPEG
+OUTPUT_KINDS = (VIDEO, ANIMATION, POSTER, IMAGE)
 
 
 class EngineError(Exception):
@@ -50,36 +62,28 @@ class InvalidSettings(EngineError, ValueError):
 
 
 @dataclass(frozen=True)
-class RenderSettings:
+class EngineSettings:
+    """The knobs every engine has: the frame's shape and height, and the random seed."""
+
     aspect: str = "1:1"
     height: int = 720
-    seconds: float = 4.0
-    fps: int = 24
-    motion: int = 127
-    loop: bool = True
     seed: int = 0
 
     # (lowest, highest) allowed for each numeric knob; subclasses override what differs.
     LIMITS: ClassVar[dict[str, tuple[float, float]]] = {
         "height": (128, 2160),
-        "seconds": (2, 10),
-        "fps": (12, 30),
-        "motion": (0, 255),
         "seed": (0, 2**32 - 1),
     }
     LABELS: ClassVar[dict[str, str]] = {
         "aspect": _("Aspect ratio"),
         "height": _("Height"),
-        "seconds": _("Duration"),
-        "fps": _("Frame rate"),
-        "motion": _("Motion strength"),
         "seed": _("Seed"),
     }
     # The knobs a customer sets on the upload form: it shows these and sends no others. The
     # rest (seed, steps…) keep their defaults or are set by staff through `manage.py animate`.
-    FORM_KNOBS: ClassVar[tuple[str, ...]] = ("aspect", "height", "seconds", "fps", "motion", "loop")
+    FORM_KNOBS: ClassVar[tuple[str, ...]] = ("aspect", "height")
     # Written right after the number, as in "between 2 and 10 seconds".
-    UNITS: ClassVar[dict[str, str]] = {"height": _(" pixels"), "seconds": _(" seconds"), "fps": _(" fps")}
+    UNITS: ClassVar[dict[str, str]] = {"height": _(" pixels")}
 
     def __post_init__(self):
         if self.aspect not in ASPECT_RATIOS:
@@ -95,7 +99,7 @@ class RenderSettings:
                 )
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> RenderSettings:
+    def from_params(cls, params: dict[str, Any]) -> EngineSettings:
         """Build settings from a job's stored params or a form, coercing each known knob to its
         type and ignoring keys that are not knobs."""
         values = {}
@@ -128,6 +132,31 @@ class RenderSettings:
         width = round(height * aw / ah / 2) * 2
         return width, height
 
+
+@dataclass(frozen=True)
+class RenderSettings(EngineSettings):
+    """A video's knobs: its length, frame rate, how much moves, and whether it loops."""
+
+    seconds: float = 4.0
+    fps: int = 24
+    motion: int = 127
+    loop: bool = True
+
+    LIMITS: ClassVar[dict[str, tuple[float, float]]] = {
+        **EngineSettings.LIMITS,
+        "seconds": (2, 10),
+        "fps": (12, 30),
+        "motion": (0, 255),
+    }
+    LABELS: ClassVar[dict[str, str]] = {
+        **EngineSettings.LABELS,
+        "seconds": _("Duration"),
+        "fps": _("Frame rate"),
+        "motion": _("Motion strength"),
+    }
+    FORM_KNOBS: ClassVar[tuple[str, ...]] = ("aspect", "height", "seconds", "fps", "motion", "loop")
+    UNITS: ClassVar[dict[str, str]] = {**EngineSettings.UNITS, "seconds": _(" seconds"), "fps": _(" fps")}
+
     @property
     def frame_count(self) -> int:
         return max(2, round(self.seconds * self.fps))
@@ -140,11 +169,17 @@ class Readiness:
 
 
 class Engine(abc.ABC):
+    """What every engine has; an engine subclasses VideoEngine or ImageEngine."""
+
     name: str
     label: str
     description: str
     queue: str  # the Celery queue whose workers can run it: "cpu" or "gpu"
-    settings_class: type[RenderSettings] = RenderSettings
+    settings_class: type[EngineSettings] = RenderSettings
+    # How many photos a job of this engine takes: (fewest, most), in the order given.
+    photos: tuple[int, int] = (1, 1)
+    # The kinds of output it makes, in the order a job lists them (OUTPUT_KINDS).
+    makes: tuple[str, ...] = ()
     # Seconds a job of this engine may run before the worker stops it (soft limit).
     time_limit: int = 600
     # The model hub repository `manage.py engines download` fetches the weights from; empty
@@ -154,8 +189,29 @@ class Engine(abc.ABC):
     def readiness(self) -> Readiness:
         return Readiness(True)
 
-    def settings(self, params: dict[str, Any]) -> RenderSettings:
+    def settings(self, params: dict[str, Any]) -> EngineSettings:
         return self.settings_class.from_params(params)
+
+    def photos_check(self, count: int) -> None:
+        """Raise InvalidSettings unless a job of this engine may take ``count`` photos."""
+        fewest, most = self.photos
+        if fewest <= count <= most:
+            return
+        if fewest == most:
+            message = ngettext("%(engine)s takes %(count)d photo.", "%(engine)s takes %(count)d photos.", fewest) % {
+                "engine": self.label, "count": fewest,
+            }
+        else:
+            message = gettext("%(engine)s takes between %(fewest)d and %(most)d photos.") % {
+                "engine": self.label, "fewest": fewest, "most": most,
+            }
+        raise InvalidSettings(message, field="photo")
+
+
+class VideoEngine(Engine):
+    """Turns one photo into frames; a job keeps them as a video, an animation and a poster."""
+
+    makes = (VIDEO, ANIMATION, POSTER)
 
     @abc.abstractmethod
     def render(
@@ -163,6 +219,21 @@ class Engine(abc.ABC):
     ) -> Iterator[np.ndarray]:
         """Yield ``settings.frame_count`` frames as (height, width, 3) uint8 arrays, the first
         of them the photo itself (cropped to the frame)."""
+
+
+class ImageEngine(Engine):
+    """Turns its photos into still images, kept as PNG (or JPEG: ``image_format``)."""
+
+    makes = (IMAGE,)
+    settings_class = EngineSettings
+    image_format = "PNG"
+
+    @abc.abstractmethod
+    def render_images(
+        self, photos: list[Image.Image], settings: EngineSettings, progress: ProgressCallback
+    ) -> list[Image.Image]:
+        """The images made from ``photos`` (RGB, in the order given), in the order a job keeps
+        them."""
 
 
 def crop_to_aspect(

@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
-from .base import ASPECT_RATIOS, EngineError, InvalidSettings, ProgressCallback
+from .base import ASPECT_RATIOS, EngineError, InvalidSettings, ProgressCallback, VideoEngine
 from .torch_runtime import (
     DiffusionEngine,
     DiffusionSettings,
@@ -90,7 +90,7 @@ def generation_size(pipeline: Any, settings: CogSettings) -> tuple[int, int]:
     return LANDSCAPE_SIZE[::-1] if down > across else LANDSCAPE_SIZE
 
 
-class CogVideoXI2VEngine(DiffusionEngine):
+class CogVideoXI2VEngine(DiffusionEngine, VideoEngine):
     name = "cogvideox-i2v"
     label = _("CogVideoX image-to-video")
     description = _("CogVideoX animates the photo as a prompt describes: about 6 seconds. Needs a large GPU.")

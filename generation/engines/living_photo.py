@@ -27,7 +27,7 @@ import numpy as np
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
-from .base import Engine, ProgressCallback, RenderSettings, crop_to_aspect
+from .base import ProgressCallback, RenderSettings, VideoEngine, crop_to_aspect
 
 ANALYSIS_SIDE = 224  # long side, in pixels, at which the pet is found
 # Pixels at which it is segmented and the background filled in: GrabCut costs about 10 ms per
@@ -326,7 +326,7 @@ def render_scene(scene: Scene, settings: RenderSettings, progress: ProgressCallb
         progress((index + 1) / len(views))
 
 
-class LivingPhotoEngine(Engine):
+class LivingPhotoEngine(VideoEngine):
     name = "living-photo"
     label = _("Living photo")
     description = _("Your pet breathes and the camera drifts, with depth between pet and background. Runs anywhere, no GPU needed.")

@@ -16,7 +16,7 @@ import numpy as np
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
-from .base import ASPECT_RATIOS, ProgressCallback
+from .base import ASPECT_RATIOS, ProgressCallback, VideoEngine
 from .torch_runtime import (
     DiffusionEngine,
     DiffusionSettings,
@@ -65,7 +65,7 @@ def generation_size(aspect: str) -> tuple[int, int]:
     return SIZE_MULTIPLE * across * scale, SIZE_MULTIPLE * down * scale
 
 
-class SvdXtEngine(DiffusionEngine):
+class SvdXtEngine(DiffusionEngine, VideoEngine):
     name = "svd-xt"
     label = _("Stable Video Diffusion XT")
     description = _("Stable Video Diffusion XT brings the photo itself to life: a few seconds of natural motion. Needs a GPU.")

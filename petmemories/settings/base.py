@@ -306,6 +306,9 @@ GENERATION_TIME_LIMITS = env.dict("GENERATION_TIME_LIMITS", cast={"value": int},
 # is offered while such a report is fresher than this.
 GENERATION_WORKER_REPORT_SECONDS = env.int("GENERATION_WORKER_REPORT_SECONDS", default=900)
 GENERATION_DEFAULT_ENGINE = env("GENERATION_DEFAULT_ENGINE", default="living-photo")
+# Engines of your own, beside the built-in ones: dotted paths to VideoEngine or ImageEngine
+# subclasses, comma-separated. Set it the same for the web and every worker process.
+GENERATION_EXTRA_ENGINES = env.list("GENERATION_EXTRA_ENGINES", default=[])
 # --- Job recovery (docs/operations.md, "When a worker or the broker dies") -----------------
 # ``manage.py requeue_jobs --every GENERATION_SWEEP_SECONDS`` (the `requeue` process) sweeps:
 # it puts back in line the running jobs whose worker died, and tops each queue up so that it

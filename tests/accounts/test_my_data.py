@@ -39,7 +39,7 @@ def stored_files(root) -> set[str]:
 
 def creation_files(creation) -> set[str]:
     job = creation.job
-    return {creation.photo.name, job.video.name, job.gif.name, job.poster.name}
+    return {creation.photo.name, job.video.file.name, job.animation.file.name, job.poster.file.name}
 
 
 def paired_frame(owner, *creations) -> Device:
@@ -261,8 +261,8 @@ def test_my_data_export_is_built_by_a_worker_and_downloaded_by_me_alone(
     assert data["account"]["email"] == user.email
     [creation] = data["creations"]
     assert creation["title"] == "Chelsea" and creation["id"] == str(finished_creation.pk)
-    for kind, fieldfile in [("photo", finished_creation.photo), ("video", finished_creation.job.video),
-                            ("gif", finished_creation.job.gif), ("poster", finished_creation.job.poster)]:
+    for kind, fieldfile in [("photo", finished_creation.photo), ("video", finished_creation.job.video.file),
+                            ("gif", finished_creation.job.animation.file), ("poster", finished_creation.job.poster.file)]:
         with fieldfile.open("rb") as stored:
             assert archive.read(creation["files"][kind]) == stored.read()
     assert [o["number"] for o in data["orders"]] == [order.number] and data["orders"][0]["gift_message"] == "Nabi, always with you"

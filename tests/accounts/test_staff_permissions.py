@@ -8,7 +8,7 @@ import re
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib import admin
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.test import Client
@@ -18,6 +18,7 @@ from django.utils import timezone
 from shop.models import Campaign, Order
 from studio.models import Creation, Device, ShareReport
 from tests.conftest import ROOT, SHIPPING, buy
+from tests.factories import client_for, order_make, staff_make
 
 pytestmark = pytest.mark.django_db
 
@@ -58,21 +59,9 @@ CANDIDATES = sorted({needed for _, _, needed in NEEDS} | {f"{label.split('.')[0]
 
 def staff_client(django_user_model, permission: str) -> Client:
     """Logged in as staff holding exactly ``permission`` ("superuser": a superuser)."""
-    person = django_user_model.objects.create_user(
-        email=f"staff-{permission}@example.com", password="a-long-pass-phrase", is_staff=True, is_superuser=permission == "superuser"
-    )
-    if permission != "superuser":
-        app, codename = permission.split(".")
-        person.user_permissions.add(Permission.objects.get(content_type__app_label=app, codename=codename))
-    client = Client()
-    client.force_login(person)
-    return client
-
-
-def grant(person, *permissions: str) -> None:
-    for permission in permissions:
-        app, codename = permission.split(".")
-        person.user_permissions.add(Permission.objects.get(content_type__app_label=app, codename=codename))
+    if permission == "superuser":
+        return client_for(staff_make(f"staff-{permission}@example.com", superuser=True))
+    return client_for(staff_make(f"staff-{permission}@example.com", permissions=[permission]))
 
 
 def changelist(label: str) -> str:
@@ -93,7 +82,7 @@ def action_ran(response) -> bool:
 def rows(user, make_creation):
     """One row for each list an action is on: a paid order, a queued video with a report on
     its page, an unverified email address, a campaign, a customer."""
-    order = Order.objects.create(customer=user, email=user.email, currency="KRW", subtotal=89000, total=89000, status="paid", paid_at=timezone.now())
+    order = order_make(user, status="paid", paid_at=timezone.now())
     order.items.create(description="PetMemories Mini 8.0″ Snow", sku="MINI-8-SNOW", unit_price=89000, quantity=1)
     creation = make_creation(user)
     return {
@@ -148,10 +137,7 @@ def test_the_staff_groups_hold_what_the_documented_matrix_says():
 def test_a_role_s_permissions_each_open_a_list_of_the_admin(django_user_model):
     """No documented permission is a dead letter: each group member gets the lists it names."""
     for name, permissions in documented_roles().items():
-        person = django_user_model.objects.create_user(email=f"{name.lower()}@example.com", password="a-long-pass-phrase", is_staff=True)
-        person.groups.add(Group.objects.get(name=name))
-        client = Client()
-        client.force_login(person)
+        client = client_for(staff_make(f"{name.lower()}@example.com", groups=[name]))
         for label in {permission.split("_", 1)[1] for permission in permissions}:
             app = next(permission.split(".")[0] for permission in permissions if permission.endswith(f"_{label}"))
             assert client.get(reverse(f"admin:{app}_{label}_changelist")).status_code == 200, (name, label)
@@ -181,7 +167,7 @@ def test_staff_who_may_only_view_orders_cannot_refund_one_through_stripe(client,
 
 
 def test_staff_who_may_only_view_orders_cannot_cancel_one(django_user_model, user):
-    order = Order.objects.create(customer=user, email=user.email, currency="KRW", subtotal=89000, total=89000)
+    order = order_make(user)
     cancel = {"action": "cancel", "_selected_action": [order.pk]}
     staff_client(django_user_model, "shop.view_order").post(changelist("shop.order"), cancel)
     assert Order.objects.get(pk=order.pk).status == "pending"
@@ -192,10 +178,7 @@ def test_staff_who_may_only_view_orders_cannot_cancel_one(django_user_model, use
 def test_staff_who_may_only_view_cannot_take_a_shared_page_down(django_user_model, finished_creation, django_capture_on_commit_callbacks):
     Creation.objects.filter(pk=finished_creation.pk).update(is_shared=True, share_token="a-share-token")
     report = ShareReport.objects.create(creation=finished_creation, reason="other", reporter_key="a-visitor")
-    viewer = django_user_model.objects.create_user(email="viewer@example.com", password="a-long-pass-phrase", is_staff=True)
-    grant(viewer, "studio.view_sharereport", "studio.view_creation")
-    client = Client()
-    client.force_login(viewer)
+    client = client_for(staff_make("viewer@example.com", permissions=["studio.view_sharereport", "studio.view_creation"]))
     take_down = {"action": "take_down", "_selected_action": [report.pk]}
     with django_capture_on_commit_callbacks(execute=True):
         client.post(changelist("studio.sharereport"), take_down)
@@ -218,10 +201,7 @@ def make_frames(client, order, *codes):
 
 def test_staff_who_may_only_view_orders_and_frames_cannot_make_frames(django_user_model, rows):
     frame = register_frame()
-    viewer = django_user_model.objects.create_user(email="viewer@example.com", password="a-long-pass-phrase", is_staff=True)
-    grant(viewer, "shop.view_order", "studio.view_device")
-    client = Client()
-    client.force_login(viewer)
+    client = client_for(staff_make("viewer@example.com", permissions=["shop.view_order", "studio.view_device"]))
     make_frames(client, rows["shop.order"], frame["pairing_code"])
     assert not rows["shop.order"].devices.exists() and not Device.objects.filter(owner__isnull=False).exists()
 
@@ -295,10 +275,8 @@ def test_staff_make_a_gift_order_s_frames_with_the_codes_their_screens_show(admi
 
 @pytest.fixture
 def support_client(django_user_model):
-    person = django_user_model.objects.create_user(email="support@example.com", password="a-long-pass-phrase", is_staff=True)
-    person.groups.add(Group.objects.get(name="Support"))
-    client = Client()
-    client.force_login(person)
+    person = staff_make("support@example.com", groups=["Support"])
+    client = client_for(person)
     client.person = person
     return client
 

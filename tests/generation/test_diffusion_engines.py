@@ -173,7 +173,7 @@ GPU_LIMITS = JobLimits(max_height=1080, gpu_engines=True, watermark=False, prior
 
 
 def run_job(engine, source, params, owner) -> Job:
-    job = job_create(engine=engine, source=source, params=params, owner=owner, limits=GPU_LIMITS)
+    job = job_create(engine=engine, inputs=[source], params=params, owner=owner, limits=GPU_LIMITS)
     return run_queued_job(job.pk)
 
 
@@ -288,21 +288,21 @@ def test_the_pipeline_is_loaded_once_and_a_seed_gives_the_same_frames(tiny_model
 def test_an_svd_job_makes_a_video_of_the_asked_frames_and_size(tiny_models, stored_photo, user):
     job = run_job("svd-xt", stored_photo, {**SVD_KNOBS, "fps": 8}, user)
     assert job.state == Job.State.SUCCEEDED, job.error_detail or job.error
-    assert (job.width, job.height, job.frame_count, job.duration) == (128, 128, 4, 0.5)
-    with job.video.open("rb") as handle:
+    assert (job.video.width, job.video.height, job.video.frame_count, job.video.duration) == (128, 128, 4, 0.5)
+    with job.video.file.open("rb") as handle:
         info = media.probe_video(handle)
     assert (info.codec, info.width, info.height, info.frame_count) == ("h264", 128, 128, 4)
-    with job.gif.open("rb") as handle, Image.open(handle) as gif:
+    with job.animation.file.open("rb") as handle, Image.open(handle) as gif:
         assert gif.format == "GIF" and gif.size == (128, 128) and gif.n_frames >= 4
 
 
 def test_a_cogvideox_job_makes_a_video_of_the_asked_frames_and_size(tiny_models, stored_photo, user):
     job = run_job("cogvideox-i2v", stored_photo, {**COG_KNOBS, "prompt": "a cat gently breathing"}, user)
     assert job.state == Job.State.SUCCEEDED, job.error_detail or job.error
-    with job.video.open("rb") as handle:
+    with job.video.file.open("rb") as handle:
         info = media.probe_video(handle)
     assert (info.width, info.height, info.frame_count) == (256, 144, 9)
-    with job.gif.open("rb") as handle, Image.open(handle) as gif:
+    with job.animation.file.open("rb") as handle, Image.open(handle) as gif:
         assert gif.format == "GIF" and gif.size == (256, 144)
 
 
@@ -315,7 +315,7 @@ def test_a_cogvideox_job_asking_for_another_size_than_its_model_s_fails_with_the
 def test_a_gpu_job_is_refused_at_submission_when_the_engine_is_not_ready(settings, tmp_path, stored_photo, user):
     settings.GENERATION_MODELS_DIR = tmp_path
     with pytest.raises(EngineError, match="not available right now: no weights in"):
-        job_create(engine="svd-xt", source=stored_photo, params=SVD_KNOBS, owner=user, limits=GPU_LIMITS)
+        job_create(engine="svd-xt", inputs=[stored_photo], params=SVD_KNOBS, owner=user, limits=GPU_LIMITS)
 
 
 # --- Photo framing --------------------------------------------------------------------------

@@ -9,9 +9,10 @@ from PIL import Image
 from generation import media, services
 from generation.engines import InvalidSettings, RenderSettings, get_engine
 from generation.limits import JobLimits
-from generation.models import Job
+from generation.models import Job, JobOutput
 from generation.rendering import render_files
 from tests.conftest import CAT_PHOTO, run_job
+from tests.factories import output_row
 
 CAT = Image.open(CAT_PHOTO).convert("RGB")
 
@@ -105,11 +106,11 @@ def test_a_job_runs_from_queued_to_succeeded_with_its_outputs(queued_job):
     job = run_job(queued_job.pk)
     assert job.state == Job.State.SUCCEEDED and job.progress == 100 and job.attempts == 1
     assert job.started_at <= job.finished_at
-    assert (job.width, job.height, job.frame_count, job.duration) == (240, 240, 24, 2.0)
-    with job.video.open("rb") as handle:
+    assert (job.video.width, job.video.height, job.video.frame_count, job.video.duration) == (240, 240, 24, 2.0)
+    with job.video.file.open("rb") as handle:
         info = media.probe_video(handle)
     assert (info.width, info.height, info.frame_count) == (240, 240, 24)
-    assert job.gif.name.endswith(".gif") and job.poster.name.endswith(".jpg")
+    assert job.animation.file.name.endswith(".gif") and job.poster.file.name.endswith(".jpg")
 
 
 def test_a_message_delivered_twice_runs_the_job_once(queued_job):
@@ -117,11 +118,12 @@ def test_a_message_delivered_twice_runs_the_job_once(queued_job):
     assert services.job_run_next(queue="cpu", ticket="message-1") is None  # the same message again
     again = Job.objects.get(pk=queued_job.pk)
     assert first.pk == queued_job.pk and again.state == Job.State.SUCCEEDED and again.attempts == 1
-    assert again.finished_at == first.finished_at and again.video.name == first.video.name
+    assert again.finished_at == first.finished_at and again.video.file.name == first.video.file.name
 
 
 def test_a_job_whose_photo_is_gone_fails_with_a_human_reason_and_staff_detail(queued_job):
-    queued_job.source.storage.delete(queued_job.source.name)
+    photo = queued_job.inputs.get().file
+    photo.storage.delete(photo.name)
     job = run_job(queued_job.pk)
     assert job.state == Job.State.FAILED
     assert job.error == services.GENERIC_FAILURE
@@ -146,9 +148,9 @@ def test_a_job_with_knobs_the_engine_refuses_fails_with_the_engine_s_reason(queu
 def test_only_allowed_transitions_happen(queued_job, path):
     *allowed, forbidden = path
     for state in allowed:
-        services.job_transition(job_id=queued_job.pk, to=state, **({"video": "x.mp4"} if state == "succeeded" else {}))
+        services.job_transition(job_id=queued_job.pk, to=state, **({"outputs": [output_row()]} if state == "succeeded" else {}))
     with pytest.raises(services.InvalidTransition):
-        services.job_transition(job_id=queued_job.pk, to=forbidden, **({"video": "x.mp4"} if forbidden == "succeeded" else {}))
+        services.job_transition(job_id=queued_job.pk, to=forbidden, **({"outputs": [output_row()]} if forbidden == "succeeded" else {}))
     assert Job.objects.get(pk=queued_job.pk).state == (allowed[-1] if allowed else "queued")
 
 
@@ -177,12 +179,15 @@ def test_a_canceled_job_is_not_run(queued_job):
     assert job.state == Job.State.CANCELED and job.started_at is None
 
 
-def test_a_succeeded_job_must_have_a_video(queued_job):
-    from django.db import IntegrityError
-
+def test_a_job_succeeds_with_its_outputs_and_only_then_has_any(queued_job):
     services.job_transition(job_id=queued_job.pk, to="running")
-    with pytest.raises(IntegrityError):
+    with pytest.raises(services.InvalidTransition):
         services.job_transition(job_id=queued_job.pk, to="succeeded")
+    with pytest.raises(services.InvalidTransition):
+        services.job_transition(job_id=queued_job.pk, to="failed", outputs=[output_row()])
+    assert Job.objects.get(pk=queued_job.pk).state == "running" and not JobOutput.objects.exists()
+    services.job_transition(job_id=queued_job.pk, to="succeeded", outputs=[output_row(), output_row("poster", "renders/x.jpg")])
+    assert [(o.position, o.kind) for o in Job.objects.get(pk=queued_job.pk).outputs.all()] == [(0, "video"), (1, "poster")]
 
 
 # --- Which engines the site offers ----------------------------------------------------------

@@ -18,6 +18,7 @@ from generation import services
 from generation.models import Job, WorkerHeartbeat
 from generation.services import WORKER_LOST, jobs_sweep
 from shop.models import CreditEntry, CreditReservation
+from tests.factories import job_make
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,7 @@ def sent_messages():
 def make_job(user, *, created_ago: int, enqueued_ago: int | None) -> Job:
     """A queued job whose message, if it was ever sent, is gone (nothing is sent here)."""
     now = timezone.now()
-    job = Job.objects.create(engine="living-photo", source="photo.jpg", owner=user)
+    job = job_make(owner=user)
     Job.objects.filter(pk=job.pk).update(
         created_at=now - timedelta(seconds=created_ago),
         enqueued_at=None if enqueued_ago is None else now - timedelta(seconds=enqueued_ago),
@@ -53,7 +54,7 @@ def make_job(user, *, created_ago: int, enqueued_ago: int | None) -> Job:
 
 def test_a_job_whose_message_waits_is_not_sent_again_however_old_it_is(user, sent_messages, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        job = services.job_create(engine="living-photo", source="photo.jpg", params={}, owner=user)
+        job = services.job_create(engine="living-photo", inputs=["photo.jpg"], params={}, owner=user)
     Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=1), enqueued_at=timezone.now() - timedelta(hours=1))
     assert jobs_sweep().sent == 0
     assert sent_messages() == [job.pk]
@@ -204,7 +205,7 @@ def test_a_run_taken_from_its_worker_cannot_finish_the_job_and_its_files_are_dro
     # The first worker was only slow, and now finishes its run.
     with django_capture_on_commit_callbacks(execute=True):
         after = services._job_run(zombie)
-    assert after.attempts == 2 and after.video.name == second.video.name
+    assert after.attempts == 2 and after.video.file.name == second.video.file.name
     _, files = default_storage.listdir(f"renders/{second.pk}")
     assert sorted(files) == ["poster.jpg", "video.gif", "video.mp4"]  # one set of outputs
     assert CreditReservation.objects.get(job=second).state == CreditReservation.State.CONSUMED

@@ -27,6 +27,7 @@ from generation.photos import photo_normalize
 from generation.services import jobs_sweep
 from shop.models import CreditEntry, CreditReservation
 from tests.conftest import CAT_PHOTO, ROOT, database_url_for_tests, require, wait_for
+from tests.factories import job_make
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -118,10 +119,10 @@ def queued_job(owner, params: dict, *, sent: bool = True) -> Job:
     source = default_storage.save("photos/recovery.jpg", ContentFile(photo.jpeg))
     with transaction.atomic():
         if sent:
-            job = job_create(engine="living-photo", source=source, params=params, owner=owner, limits=JobLimits(max_height=1080))
+            job = job_create(engine="living-photo", inputs=[source], params=params, owner=owner, limits=JobLimits(max_height=1080))
         else:
-            job = Job.objects.create(
-                engine="living-photo", source=source, params=get_engine("living-photo").settings(params).as_params(),
+            job = job_make(
+                engine="living-photo", photos=[source], params=get_engine("living-photo").settings(params).as_params(),
                 owner=owner, enqueued_at=timezone.now() - timedelta(seconds=30),
             )
         credit_grant(user=owner, amount=1, key=f"recovery-test-{job.pk}", note="A test makes many videos")
@@ -139,8 +140,8 @@ def assert_made_once(job: Job, *, attempts: int) -> None:
     assert job.attempts == attempts
     _, files = default_storage.listdir(f"renders/{job.pk}")
     assert sorted(files) == ["poster.jpg", "video.gif", "video.mp4"]  # one set of outputs
-    with job.video.open("rb") as handle:
-        assert media.probe_video(handle).frame_count == job.frame_count
+    with job.video.file.open("rb") as handle:
+        assert media.probe_video(handle).frame_count == job.video.frame_count
     assert CreditReservation.objects.get(job=job).state == CreditReservation.State.CONSUMED  # the credit consumed once
     assert CreditEntry.objects.filter(job=job, kind=CreditEntry.Kind.RESERVE).count() == 1
     assert not CreditEntry.objects.filter(job=job, kind=CreditEntry.Kind.RELEASE).exists()

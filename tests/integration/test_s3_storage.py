@@ -75,7 +75,7 @@ def test_photos_and_videos_go_to_s3_and_come_back_as_signed_urls(s3_storage, cel
     assert job.state == Job.State.SUCCEEDED, job.error_detail
 
     keys = {item["Key"] for item in s3_storage.list_objects_v2(Bucket=BUCKET)["Contents"]}
-    assert {job.video.name, job.gif.name, job.poster.name, job.source.name} <= keys
+    assert {job.video.file.name, job.animation.file.name, job.poster.file.name, job.inputs.get().file.name} <= keys
     assert not any(key.startswith(".readyz") for key in keys)
 
     redirect = client.get(response.url + "video/?download=1")

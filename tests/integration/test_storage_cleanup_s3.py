@@ -31,7 +31,7 @@ def finished(make_creation, owner):
 def test_a_deleted_creation_leaves_no_object_in_the_bucket(s3_storage, make_creation, user):
     creation = finished(make_creation, user)
     job = creation.job
-    assert keys(s3_storage) == {creation.photo.name, job.video.name, job.gif.name, job.poster.name}
+    assert keys(s3_storage) == {creation.photo.name, job.video.file.name, job.animation.file.name, job.poster.file.name}
 
     creation_delete(creation=creation)
 
@@ -47,4 +47,4 @@ def test_the_sweeper_removes_an_s3_orphan_after_the_grace_period_but_never_a_ref
     assert keys(s3_storage) == referenced | {"renders/999/video.mp4"}
 
     call_command("sweep_storage", "--grace-hours", "0", stdout=io.StringIO())
-    assert keys(s3_storage) == referenced == {creation.photo.name, creation.job.video.name, creation.job.gif.name, creation.job.poster.name}
+    assert keys(s3_storage) == referenced == {creation.photo.name, creation.job.video.file.name, creation.job.animation.file.name, creation.job.poster.file.name}

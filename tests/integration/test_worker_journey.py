@@ -62,7 +62,7 @@ def _make_job(user, **params):
     with CAT_PHOTO.open("rb") as handle:
         photo = photo_normalize(handle)
     source = default_storage.save("photos/worker-test.jpg", ContentFile(photo.jpeg))
-    return job_create(engine="living-photo", source=source, params=params, owner=user, limits=JobLimits(max_height=1080, priority=True, watermark=False))
+    return job_create(engine="living-photo", inputs=[source], params=params, owner=user, limits=JobLimits(max_height=1080, priority=True, watermark=False))
 
 
 def _pool_children(pid: int) -> list[int]:
@@ -87,7 +87,7 @@ def test_a_worker_process_killed_mid_job_leaves_it_requeued_then_finished_once(c
     assert job.attempts == 2  # the first attempt died; the second finished
     _, files = default_storage.listdir(f"renders/{job.pk}")
     assert sorted(files) == ["poster.jpg", "video.gif", "video.mp4"]  # written once
-    with job.video.open("rb") as handle:
+    with job.video.file.open("rb") as handle:
         info = media.probe_video(handle)
     assert (info.width, info.height, info.frame_count) == (1080, 1080, 300)
 

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from generation.models import Job
+from tests.factories import order_make
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,6 @@ def shop_rows(user, make_premium):
         FrameImage,
         FrameVariant,
         LaunchMode,
-        Order,
         OrderItem,
         Payment,
         Plan,
@@ -54,7 +54,7 @@ def shop_rows(user, make_premium):
     image.image.save("mini.jpg", ContentFile(CAT_PHOTO.read_bytes()))
     cart = Cart.objects.create(owner=user, currency="KRW")
     CartItem.objects.create(cart=cart, variant=variant, quantity=1, unit_price=variant.price_krw, currency="KRW")
-    order = Order.objects.create(customer=user, email=user.email, currency="KRW", subtotal=89000, total=89000, paid_at=timezone.now(), status="paid")
+    order = order_make(user, paid_at=timezone.now(), status="paid")
     OrderItem.objects.create(order=order, variant=variant, description=str(variant), sku=variant.sku, unit_price=89000, quantity=1)
     Payment.objects.create(order=order, kind="charge", stripe_id="pi_test", amount=89000, currency="KRW")
     StripeEvent.objects.create(event_id="evt_test", type="charge.refunded", created=timezone.now())
@@ -127,10 +127,10 @@ def test_staff_can_make_a_failed_video_again_from_the_admin(admin_client, make_c
 
 
 def test_packing_slips_show_prices_except_on_gifts(admin_client, user):
-    from shop.models import Order, OrderItem
+    from shop.models import OrderItem
 
     def order(**fields):
-        made = Order.objects.create(customer=user, email=user.email, currency="KRW", subtotal=149000, total=149000, status="paid", ship_name="Lee Soonja", **fields)
+        made = order_make(user, total=149000, status="paid", ship_name="Lee Soonja", **fields)
         OrderItem.objects.create(order=made, description="PetMemories Classic 10.1″ Walnut", sku="CLASSIC-10-WALNUT", unit_price=149000, quantity=1)
         return made
 

@@ -15,6 +15,7 @@ from shop.models import CreditEntry, CreditReservation, Plan
 from shop.selectors import credit_balance, plan_for
 from shop.services.credits import NoCreditsLeft, credit_grant, credit_reserve, credit_settle
 from tests.conftest import require, run_job
+from tests.factories import job_make
 from tests.races import race
 
 pytestmark = pytest.mark.django_db
@@ -132,9 +133,9 @@ def test_two_uploads_at_once_cannot_spend_the_last_credit_twice(user):
     plan.save()
     # The month's allowance is granted and one video made: one credit is left, and nothing is
     # left to write but the reservations themselves.
-    credit_reserve(user=user, job=Job.objects.create(engine="living-photo", source="x.jpg", owner=user), plan=plan)
+    credit_reserve(user=user, job=job_make(owner=user), plan=plan)
     assert balance(user) == 1
-    jobs = [Job.objects.create(engine="living-photo", source="x.jpg", owner=user) for _ in range(2)]
+    jobs = [job_make(owner=user) for _ in range(2)]
 
     outcomes = race(*[partial(credit_reserve, user=user, job=job, plan=plan) for job in jobs], writes_to=CreditReservation)
 

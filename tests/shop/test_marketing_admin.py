@@ -4,22 +4,20 @@ import csv
 import io
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from shop.models import Campaign, LaunchMode, Order, PromoCode
 from shop.selectors import campaign_report
+from tests.factories import order_make, staff_make
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def marketer(django_user_model):
-    person = django_user_model.objects.create_user(email="marketing@example.com", password="a-long-pass-phrase", is_staff=True)
-    person.groups.add(Group.objects.get(name="Marketing"))  # made by the campaigns migration
-    return person
+    return staff_make("marketing@example.com", groups=["Marketing"])  # a group the campaigns migration makes
 
 
 @pytest.fixture
@@ -60,7 +58,7 @@ def test_marketing_staff_cannot_open_orders_payments_accounts_or_videos(marketin
 
 
 def test_marketing_staff_cannot_open_an_order_or_a_video_by_its_address(marketing_client, finished_creation):
-    order = Order.objects.create(customer=finished_creation.owner, email="owner@example.com", currency="KRW", subtotal=89000, total=89000)
+    order = order_make(finished_creation.owner, email="owner@example.com")
     assert marketing_client.get(admin_url("order", "change", order.pk)).status_code == 403
     assert marketing_client.get(admin_url("creation", "change", finished_creation.pk)).status_code == 403
     assert marketing_client.get(reverse("studio:creation-detail", args=[finished_creation.pk])).status_code == 404
@@ -134,6 +132,6 @@ def test_the_report_s_csv_has_the_same_numbers(marketing_client, campaign_with_a
 
 def test_staff_outside_the_marketing_group_cannot_open_a_report(client, django_user_model):
     campaign = Campaign.objects.create(name="Spring walk", slug="spring-walk")
-    client.force_login(django_user_model.objects.create_user(email="support@example.com", password="a-long-pass-phrase", is_staff=True))
+    client.force_login(staff_make("support@example.com"))
     assert client.get(reverse("admin:shop_campaign_report", args=[campaign.pk])).status_code == 403
     assert client.get(reverse("admin:shop_campaign_report_csv", args=[campaign.pk])).status_code == 403

@@ -74,7 +74,7 @@ def test_the_owner_pairs_chooses_videos_and_the_frame_gets_them(owner_client, fi
     assert playlist["paired"] and playlist["pairing_code"] is None and playlist["settings"]["seconds_per_video"] == 30
     [item] = playlist["items"]
     job = finished_creation.job
-    assert (item["id"], item["width"], item["height"], item["fit"]) == (str(finished_creation.pk), job.width, job.height, "contain")
+    assert (item["id"], item["width"], item["height"], item["fit"]) == (str(finished_creation.pk), job.video.width, job.video.height, "contain")
     video = Client().get(item["url"].removeprefix("http://testserver"))
     data = b"".join(video.streaming_content) if video.streaming else video.content
     assert hashlib.sha256(data).hexdigest() == item["sha256"] and len(data) == item["bytes"]
@@ -260,7 +260,7 @@ def test_the_reference_client_registers_pairs_polls_downloads_and_notices_unpair
     assert first["status"] == 200 and first["fetched"] == [f"{creation.pk}.mp4"]
     info = probe_video(downloads / f"{creation.pk}.mp4")
     creation.job.refresh_from_db()
-    assert (info.codec, info.frame_count) == ("h264", creation.job.frame_count)
+    assert (info.codec, info.frame_count) == ("h264", creation.job.video.frame_count)
     again = json.loads(client("poll", "--downloads", str(downloads), "--once").stdout)
     assert again["status"] == 304 and again["fetched"] == []
 

@@ -45,7 +45,7 @@ def test_an_anonymous_visitor_gets_404_for_everything_private(finished_creation)
 
 def test_media_files_are_not_reachable_by_their_storage_path(finished_creation):
     client = Client()
-    for name in (finished_creation.photo.name, finished_creation.job.video.name, finished_creation.job.gif.name):
+    for name in (finished_creation.photo.name, finished_creation.job.video.file.name, finished_creation.job.animation.file.name):
         assert client.get(f"/media/{name}").status_code == 404
         assert client.get(f"/{name}").status_code == 404
 

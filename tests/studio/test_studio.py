@@ -51,7 +51,7 @@ def test_the_service_and_the_model_refuse_a_title_on_two_lines_too(user):
     with CAT_PHOTO.open("rb") as handle:
         photo = photo_normalize(handle)
     with pytest.raises(ValidationError):
-        creation_create(owner=user, photo=photo, title="Nabi\nCoco", aspect_ratio="1:1", engine="living-photo")
+        creation_create(owner=user, photos=[photo], title="Nabi\nCoco", aspect_ratio="1:1", engine="living-photo")
     assert not Creation.objects.exists() and stored_files() == []
     with pytest.raises(ValidationError):
         Creation._meta.get_field("title").clean("Nabi\nCoco", None)
@@ -326,7 +326,7 @@ def test_a_failed_video_can_be_made_again_by_its_owner(owner_client, make_creati
     owner_client.post(reverse("studio:creation-retry", args=[creation.id]))
     creation.refresh_from_db()
     assert creation.job_id != failed.pk and creation.job.state == Job.State.QUEUED
-    assert (creation.job.engine, creation.job.params, creation.job.source.name) == (failed.engine, failed.params, failed.source.name)
+    assert (creation.job.engine, creation.job.params, creation.job.inputs.get().file.name) == (failed.engine, failed.params, failed.inputs.get().file.name)
     assert run_job(creation.job_id).state == Job.State.SUCCEEDED
 
     owner_client.post(reverse("studio:creation-retry", args=[creation.id]))  # a finished video is not made twice
@@ -337,3 +337,20 @@ def test_a_failed_video_can_be_made_again_by_its_owner(owner_client, make_creati
 def test_1080p_is_shown_as_premium_only_to_free_users(owner_client):
     page = html.unescape(owner_client.get(reverse("studio:creation-new")).content.decode())
     assert '<option value="1080" disabled>1080p Full HD — unavailable: for Premium</option>' in page
+
+
+def test_an_engine_given_the_wrong_number_of_photos_says_how_many_it_takes_and_nothing_is_stored(owner_client, settings):
+    settings.GENERATION_EXTRA_ENGINES = ["tests.engines.CollageEngine"]  # takes three
+
+    def photos(count):
+        files = [io.BytesIO(image_bytes()) for _ in range(count)]
+        for number, file in enumerate(files):
+            file.name = f"photo-{number}.jpg"
+        return files
+
+    too_many = owner_client.post(reverse("studio:creation-new"), {"photo": photos(2), "aspect_ratio": "1:1", "engine": "living-photo"})
+    too_few = owner_client.post(reverse("studio:creation-new"), {"photo": photos(1), "aspect_ratio": "1:1", "engine": "test-collage", "height": 480})
+    assert (too_many.status_code, too_few.status_code) == (400, 400)
+    assert too_many.context["form"].errors["photo"] == ["Living photo takes 1 photo."]
+    assert too_few.context["form"].errors["photo"] == ["Collage (tests only) takes 3 photos."]
+    assert not Job.objects.exists() and not Creation.objects.exists() and stored_files() == []

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from generation.engines import EngineError, get_engine
+from generation.engines import EngineError, VideoEngine, get_engine
 from generation.photos import PhotoRejected, photo_normalize
 from generation.rendering import render_files
 
@@ -49,6 +49,8 @@ class Command(BaseCommand):
             params[name.strip().replace("-", "_")] = value
         try:
             chosen = get_engine(engine)
+            if not isinstance(chosen, VideoEngine):
+                raise CommandError(f"Engine {engine} makes images, not a video; animate runs video engines.")
             readiness = chosen.readiness()
             if not readiness.ready:
                 raise CommandError(f"Engine {engine} is not ready: {readiness.reason}")
