@@ -18,7 +18,8 @@ from shop.models import Plan
 from shop.selectors import launch_mode_active, plan_for
 from shop.services.credits import credit_reserve
 
-from .models import Creation, Device, ShareReport
+from .devices.models import Device
+from .models import Creation, ShareReport
 
 
 @transaction.atomic

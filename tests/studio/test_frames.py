@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generation.media import probe_video
-from studio import devices
+from studio.devices import services as devices
 from studio.models import Device
 from tests.conftest import ROOT
 

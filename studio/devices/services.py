@@ -1,7 +1,7 @@
 """Digital frames: registering, pairing, what they play, and the links they download from.
 
-The frame side speaks JSON under /api/frames/ (``studio/api.py``); the owner's side is a few
-pages under /frames/ (``studio/frame_views.py``). Both call these functions.
+The frame side speaks JSON under /api/frames/ (``studio/devices/api.py``); the owner's side is a
+few pages under /frames/ (``studio/devices/views.py``). Both call these functions.
 """
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ from core.validators import validate_single_line
 from generation import media
 from generation.models import Job
 
-from .models import Creation, Device, PlaylistItem
-from .ratelimit import rate_limit_allow
+from ..models import Creation
+from ..ratelimit import rate_limit_allow
+from .models import Device, PlaylistItem
 
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen, typed by a person
 PAIRING_CODE_LENGTH = 6

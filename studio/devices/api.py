@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.media import private_file_response
 
-from . import devices
-from .ratelimit import client_address, rate_limit_allow
+from ..ratelimit import client_address, rate_limit_allow
+from . import services as devices
 
 SCREEN_LIMITS = (64, 8192)
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from core.validators import validate_single_line
 
-from .creations import Creation
+from ..models.creations import Creation
 
 
 class Device(models.Model):
