@@ -114,7 +114,7 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["customer"]
     inlines = [OrderItemInline, PaymentInline]
-    # studio/admin.py adds "make_frames": making an order's frames is the studio's business.
+    # studio/devices/admin.py adds "make_frames": making an order's frames is the studio's business.
     actions = ["advance", "cancel", "refund", "packing_slips"]
     readonly_fields = [
         "number", "customer", "email", "status", "currency", "subtotal", "shipping_cost", "total", "checkout_session_id",

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from accounts.signals import ExportSection
-from generation.models import Job
+from generation.models import Job, JobOutput
 
 from .models import (
     BONUS_BUCKET,
@@ -187,4 +187,5 @@ def preload_choices_for(*, user) -> QuerySet:
     through the order's own ``preload`` relation, the one place the shop names the studio's
     model, so the shop imports nothing of the studio."""
     creations = Order._meta.get_field("preload").related_model.objects
-    return creations.filter(owner=user, job__state=Job.State.SUCCEEDED).select_related("job")
+    videos = JobOutput.objects.filter(kind=JobOutput.Kind.VIDEO).values("job")
+    return creations.filter(owner=user, job__state=Job.State.SUCCEEDED, job__in=videos).select_related("job")

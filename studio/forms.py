@@ -10,7 +10,6 @@ from generation.limits import JobLimits
 from generation.photos import ACCEPTED, PhotoRejected, PhotoTooLarge, photo_max_bytes, photo_normalize
 from generation.services import engine_availability
 
-from . import selectors
 from .models import Creation, ShareReport
 
 LIMITS = RenderSettings.LIMITS
@@ -147,21 +146,3 @@ class CreationForm(forms.Form):
 class ReportForm(forms.Form):
     reason = forms.ChoiceField(label=_("Reason"), choices=ShareReport.Reason.choices, widget=forms.RadioSelect)
     details = forms.CharField(label=_("Details"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
-
-
-class PairForm(forms.Form):
-    code = forms.CharField(label=_("The code on the frame's screen"), max_length=12)
-    name = forms.CharField(label=_("Call it"), max_length=60, required=False, initial=_("Living room"), validators=[validate_single_line])
-
-
-class FrameForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=60, validators=[validate_single_line])
-    screen_width = forms.IntegerField(label=_("Screen width"), min_value=64, max_value=8192)
-    screen_height = forms.IntegerField(label=_("Screen height"), min_value=64, max_value=8192)
-    loop = forms.BooleanField(required=False, label=_("Play the videos over and over"))
-    seconds_per_video = forms.IntegerField(min_value=5, max_value=3600, label=_("Seconds each video stays on screen"))
-    creations = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple, label=_("Videos it plays"))
-
-    def __init__(self, *args, device, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["creations"].queryset = selectors.playlist_choices_for(device=device)

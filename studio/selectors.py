@@ -1,4 +1,4 @@
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.signals import ExportSection
@@ -43,22 +43,6 @@ def creation_get_owned(*, user, creation_id) -> Creation:
         return Creation.objects.select_related("job").get(pk=creation_id, owner_id=user.pk)
     except Creation.DoesNotExist:
         raise Http404("No such creation.") from None
-
-
-def device_get_owned(*, user, device_id) -> Device:
-    """The frame if ``user`` owns it; 404 otherwise."""
-    try:
-        return Device.objects.get(pk=device_id, owner_id=user.pk)
-    except Device.DoesNotExist:
-        raise Http404("No such frame.") from None
-
-
-def playlist_choices_for(*, device: Device) -> QuerySet[Creation]:
-    """What the owner may tick for a frame: their finished videos, and whatever is on it now
-    (a gift's preloaded videos, which are someone else's)."""
-    return Creation.objects.filter(
-        Q(owner_id=device.owner_id, job__state=Job.State.SUCCEEDED) | Q(pk__in=device.playlist.values("creation_id"))
-    ).select_related("job")
 
 
 def _export_name(output: JobOutput) -> tuple[str, str]:

@@ -1,6 +1,6 @@
 from core.celery import app
 
-from . import devices
+from .devices import services as devices
 
 
 @app.task(name="studio.expire_unpaired_frames", ignore_result=True)

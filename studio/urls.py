@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import api, frame_views, views
+from . import views
+from .devices import urls as devices_urls
 
 app_name = "studio"
 urlpatterns = [
@@ -14,16 +15,8 @@ urlpatterns = [
     path("studio/<uuid:creation_id>/delete/", views.creation_delete, name="creation-delete"),
     path("studio/<uuid:creation_id>/outputs/<int:position>/", views.creation_output, name="creation-output"),
     path("studio/<uuid:creation_id>/<str:kind>/", views.creation_media, name="creation-media"),
-    path("frames/", frame_views.frame_list, name="frame-list"),
-    path("frames/pair/", frame_views.frame_pair, name="frame-pair"),
-    path("frames/accept/<str:token>/", frame_views.frame_accept, name="frame-accept"),
-    path("frames/<uuid:device_id>/", frame_views.frame_detail, name="frame-detail"),
-    path("frames/<uuid:device_id>/unpair/", frame_views.frame_unpair, name="frame-unpair"),
-    path("api/frames/register", api.register, name="frame-register"),
-    path("api/frames/playlist", api.playlist, name="frame-playlist"),
-    path("api/frames/media/<str:link>/", api.media, name="frame-media"),
     path("s/<str:token>/", views.share, name="share"),
     path("s/<str:token>/report/", views.share_report, name="share-report"),
     path("s/<str:token>/outputs/<int:position>/", views.share_output, name="share-output"),
     path("s/<str:token>/<str:kind>/", views.share_media, name="share-media"),
-]
+] + devices_urls.urlpatterns  # the frames' pages and API (studio/devices/urls.py), under /frames/ and /api/frames/

@@ -1,4 +1,4 @@
 from .creations import Creation, ShareReport
-from .frames import Device, PlaylistItem
+from .devices import Device, PlaylistItem
 
 __all__ = ["Creation", "Device", "PlaylistItem", "ShareReport"]

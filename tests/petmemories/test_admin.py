@@ -70,7 +70,7 @@ def test_every_changelist_renders_with_search_and_each_filter(admin_client, fini
     from studio.models import ShareReport
 
     ShareReport.objects.create(creation=finished_creation, reason="other", reporter_key="a-visitor")
-    from studio.devices import device_register, playlist_set
+    from studio.devices.services import device_register, playlist_set
 
     device = device_register(name="Hall").device
     device.owner = finished_creation.owner

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generation.media import probe_video
-from studio import devices
+from studio.devices import services as devices
 from studio.models import Device
 from tests.conftest import ROOT
 
@@ -85,6 +85,24 @@ def test_the_owner_pairs_chooses_videos_and_the_frame_gets_them(owner_client, fi
     choose(owner_client, device.pk, [])
     changed = poll(answer["token"], etag)
     assert changed.status_code == 200 and changed.json()["items"] == [] and changed["ETag"] != etag
+
+
+def test_a_frame_is_offered_videos_only_not_a_job_that_made_images(owner_client, user, finished_creation, settings):
+    from generation.photos import photo_normalize
+    from studio.devices.selectors import playlist_choices_for
+    from studio.services import creation_create
+    from tests.conftest import CAT_PHOTO, run_job
+
+    settings.GENERATION_EXTRA_ENGINES = ["tests.engines.CollageEngine"]
+    with CAT_PHOTO.open("rb") as handle:
+        photo = photo_normalize(handle)
+    collage = creation_create(owner=user, photos=[photo] * 3, aspect_ratio="1:1", engine="test-collage", params={"height": 240})
+    assert run_job(collage.job_id).state == "succeeded"
+    pair(owner_client, register()["pairing_code"])
+    device = Device.objects.get()
+    assert list(playlist_choices_for(device=device)) == [finished_creation]
+    page = owner_client.get(device.get_absolute_url()).content.decode()
+    assert str(finished_creation.pk) in page and str(collage.pk) not in page
 
 
 def test_unpairing_stops_the_token_and_the_links_at_once(owner_client, finished_creation):

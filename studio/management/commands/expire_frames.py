@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from studio.devices import devices_expire_unpaired
+from studio.devices.services import devices_expire_unpaired
 
 
 class Command(BaseCommand):

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.media import private_file_response
 
-from . import devices
-from .ratelimit import client_address, rate_limit_allow
+from ..ratelimit import client_address, rate_limit_allow
+from . import services as devices
 
 SCREEN_LIMITS = (64, 8192)
 
@@ -84,4 +84,7 @@ def media(request, link):
         _device, creation, kind = devices.media_for_link(link)
     except (signing.BadSignature, KeyError, ValueError):
         raise Http404("This link has expired or was never valid; fetch the playlist again.") from None
-    return private_file_response(request, getattr(creation.job, kind))
+    output = creation.job.video if kind == "video" else creation.job.poster
+    if output is None:
+        raise Http404("This video has no such file.")
+    return private_file_response(request, output.file)

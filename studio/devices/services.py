@@ -1,7 +1,7 @@
 """Digital frames: registering, pairing, what they play, and the links they download from.
 
-The frame side speaks JSON under /api/frames/ (``studio/api.py``); the owner's side is a few
-pages under /frames/ (``studio/frame_views.py``). Both call these functions.
+The frame side speaks JSON under /api/frames/ (``studio/devices/api.py``); the owner's side is a
+few pages under /frames/ (``studio/devices/views.py``). Both call these functions.
 """
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ from django.utils.translation import gettext
 from core.mail import mail_send
 from core.validators import validate_single_line
 from generation import media
-from generation.models import Job
+from generation.models import Job, JobOutput
 
-from .models import Creation, Device, PlaylistItem
-from .ratelimit import rate_limit_allow
+from ..models import Creation, Device, PlaylistItem
+from ..ratelimit import rate_limit_allow
 
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen, typed by a person
 PAIRING_CODE_LENGTH = 6
@@ -179,13 +179,14 @@ def media_for_link(token: str) -> tuple[Device, Creation, str]:
     return item.device, item.creation, data["k"]
 
 
-def _checksum(job) -> tuple[str, int]:
-    """The MP4's SHA-256 and size, computed once for videos made before they were recorded."""
-    if not job.video_sha256:
-        with job.video.open("rb") as handle:
-            job.video_sha256, job.video_bytes = media.stream_sha256(handle)
-        job.save(update_fields=["video_sha256", "video_bytes"])
-    return job.video_sha256, job.video_bytes
+def _checksum(video: JobOutput) -> tuple[str, int]:
+    """The MP4's SHA-256 and size; computed once for a video whose file could not be read when
+    its row was carried over (generation/0008)."""
+    if not video.sha256:
+        with video.file.open("rb") as handle:
+            video.sha256, video.bytes = media.stream_sha256(handle)
+        video.save(update_fields=["sha256", "bytes"])
+    return video.sha256, video.bytes
 
 
 def playlist_for(*, device: Device, base_url: str) -> tuple[dict, str]:
@@ -195,21 +196,22 @@ def playlist_for(*, device: Device, base_url: str) -> tuple[dict, str]:
     expires = datetime.fromtimestamp((window + 2) * LINK_WINDOW_SECONDS, tz=UTC)
     screen_ratio = device.screen_width / device.screen_height
     items = []
-    for item in device.playlist.select_related("creation__job"):
+    for item in device.playlist.select_related("creation__job").prefetch_related("creation__job__outputs"):
         creation, job = item.creation, item.creation.job
-        if job is None or job.state != Job.State.SUCCEEDED or not job.video:
+        video = job.video if job is not None and job.state == Job.State.SUCCEEDED else None
+        if video is None:
             continue
-        sha256, size = _checksum(job)
-        ratio = job.width / job.height
+        sha256, size = _checksum(video)
+        ratio = video.width / video.height
         items.append({
             "id": str(creation.pk),
             "title": str(creation),
             "url": base_url + media_link(device=device, creation=creation, kind="video", window=window),
             "poster_url": base_url + media_link(device=device, creation=creation, kind="poster", window=window),
             "content_type": "video/mp4",
-            "width": job.width,
-            "height": job.height,
-            "duration": job.duration,
+            "width": video.width,
+            "height": video.height,
+            "duration": video.duration,
             "sha256": sha256,
             "bytes": size,
             # Same shape as the screen: fill it; otherwise show it whole, with bars.

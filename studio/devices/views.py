@@ -5,9 +5,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import devices, selectors
+from ..models import Device
+from . import selectors
+from . import services as devices
 from .forms import FrameForm, PairForm
-from .models import Device
 
 
 @login_required

@@ -1,0 +1,17 @@
+"""The frames' URLs: the owner's pages under /frames/ and the frames' JSON API under /api/frames/.
+``studio/urls.py`` adds them to its own list, so their names stay in the ``studio`` namespace
+(``studio:frame-list``, ``studio:frame-media``, ...)."""
+from django.urls import path
+
+from . import api, views
+
+urlpatterns = [
+    path("frames/", views.frame_list, name="frame-list"),
+    path("frames/pair/", views.frame_pair, name="frame-pair"),
+    path("frames/accept/<str:token>/", views.frame_accept, name="frame-accept"),
+    path("frames/<uuid:device_id>/", views.frame_detail, name="frame-detail"),
+    path("frames/<uuid:device_id>/unpair/", views.frame_unpair, name="frame-unpair"),
+    path("api/frames/register", api.register, name="frame-register"),
+    path("api/frames/playlist", api.playlist, name="frame-playlist"),
+    path("api/frames/media/<str:link>/", api.media, name="frame-media"),
+]
