@@ -84,3 +84,15 @@ def test_three_photos_in_make_four_images_out_served_to_their_owner_only(celery_
         for output in outputs:
             assert visitor.get(reverse("studio:creation-output", args=[creation.pk, output.position])).status_code == 404
     assert client.get(reverse("studio:creation-output", args=[creation.pk, 4])).status_code == 404
+
+    # Shared, the public page shows the images, and its link (only) serves them to anyone.
+    from studio.services import creation_set_shared
+
+    creation_set_shared(creation=creation, shared=True)
+    page = Client().get(reverse("studio:share", args=[creation.share_token])).content.decode()
+    first = reverse("studio:share-output", args=[creation.share_token, 0])
+    assert f'<meta property="og:image" content="http://testserver{first}">' in page and 'content="website"' in page
+    assert all(reverse("studio:share-output", args=[creation.share_token, o.position]) in page for o in outputs)
+    assert Client().get(first).status_code == 200
+    creation_set_shared(creation=creation, shared=False)
+    assert Client().get(first).status_code == 404
