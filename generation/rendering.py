@@ -16,6 +16,7 @@ from .watermark import apply_watermark
 # Share of the progress bar for rendering and MP4 encoding, which happen together; the GIF
 # takes the rest.
 RENDER_SHARE = 0.9
+IMAGE_EXTENSIONS = {"PNG": "png", "JPEG": "jpg"}
 
 
 @dataclass(frozen=True)
@@ -102,9 +103,14 @@ def render_outputs(
             pixels = np.asarray(image.convert("RGB"))
             if watermark:
                 pixels = apply_watermark(pixels)
-            path = folder / f"image-{number}.{'png' if engine.image_format == 'PNG' else 'jpg'}"
+            path = folder / f"image-{number}.{IMAGE_EXTENSIONS[engine.image_format]}"
             media.save_image(pixels, path, image_format=engine.image_format)
             outputs.append(RenderedOutput(IMAGE, path, pixels.shape[1], pixels.shape[0]))
+            if number == 1 and POSTER in engine.makes:
+                media.save_poster(pixels, folder / "poster.jpg")
+                poster = RenderedOutput(POSTER, folder / "poster.jpg", pixels.shape[1], pixels.shape[0])
+        if POSTER in engine.makes:
+            outputs.append(poster)
         progress(1.0)
         return outputs
     raise TypeError(f"{engine.name} is neither a VideoEngine nor an ImageEngine.")

@@ -12,7 +12,7 @@ from core.mail import mail_send
 from core.storage import files_delete_on_commit, files_of
 from core.validators import validate_single_line
 from generation.models import Job
-from generation.photos import NormalizedPhoto
+from generation.photos import NormalizedPhoto, photo_normalize
 from generation.services import RetryRefused, job_create, job_inputs_rename, job_retry, jobs_delete
 from shop.models import Plan
 from shop.selectors import launch_mode_active, plan_for
@@ -82,6 +82,26 @@ def creation_retry(*, creation: Creation) -> Creation:
     if not launch_mode_active():  # launch mode makes videos free: nothing is reserved
         credit_reserve(user=creation.owner, job=creation.job, plan=plan)
     return creation
+
+
+class NothingToAnimate(ValueError):
+    """``str()`` tells the owner why."""
+
+
+def creation_animate(*, creation: Creation) -> Creation:
+    """"Bring it to life": a new creation, for the same owner and for one credit, that animates
+    the first image ``creation``'s job made (a restored photo), with the default engine, in the
+    same frame shape and under the same title."""
+    job = creation.job
+    image = next(iter(job.images), None) if job is not None and job.state == Job.State.SUCCEEDED else None
+    if image is None:
+        raise NothingToAnimate(gettext("Only a finished photo can be brought to life."))
+    with image.file.open("rb") as handle:
+        photo = photo_normalize(handle)
+    return creation_create(
+        owner=creation.owner, photos=[photo], title=creation.title, aspect_ratio=creation.aspect_ratio,
+        engine=settings.GENERATION_DEFAULT_ENGINE,
+    )
 
 
 def creation_rotate_share_link(*, creation: Creation) -> Creation:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("studio/<uuid:creation_id>/share/", views.creation_share, name="creation-share"),
     path("studio/<uuid:creation_id>/share/new-link/", views.creation_share_rotate, name="creation-share-rotate"),
     path("studio/<uuid:creation_id>/retry/", views.creation_retry, name="creation-retry"),
+    path("studio/<uuid:creation_id>/animate/", views.creation_animate, name="creation-animate"),
     path("studio/<uuid:creation_id>/delete/", views.creation_delete, name="creation-delete"),
     path("studio/<uuid:creation_id>/outputs/<int:position>/", views.creation_output, name="creation-output"),
     path("studio/<uuid:creation_id>/<str:kind>/", views.creation_media, name="creation-media"),

@@ -63,14 +63,14 @@ def creation_new(request):
 @require_GET
 def creation_detail(request, creation_id):
     creation = selectors.creation_get_for(user=request.user, creation_id=creation_id)
-    return render(request, "studio/detail.html", _status_context(creation))
+    return render(request, "studio/detail.html", _status_context(request, creation))
 
 
 @require_GET
 def creation_status(request, creation_id):
     """The live part of the creation page, polled by htmx until the job finishes."""
     creation = selectors.creation_get_for(user=request.user, creation_id=creation_id)
-    return render(request, "studio/partials/job_status.html", _status_context(creation))
+    return render(request, "studio/partials/job_status.html", _status_context(request, creation))
 
 
 @require_GET
@@ -125,6 +125,22 @@ def creation_retry(request, creation_id):
     except EngineError as error:
         messages.error(request, gettext("It cannot be made again right now: %(reason)s") % {"reason": error})
     return redirect(creation)
+
+
+@login_required
+@require_POST
+def creation_animate(request, creation_id):
+    """"Bring it to life": a new creation that animates what this one made (a restored photo)."""
+    creation = selectors.creation_get_owned(user=request.user, creation_id=creation_id)
+    try:
+        living = services.creation_animate(creation=creation)
+    except (ValueError, NoCreditsLeft) as error:
+        messages.error(request, str(error))
+        return redirect(creation)
+    except EngineError as error:
+        messages.error(request, gettext("It cannot be brought to life right now: %(reason)s") % {"reason": error})
+        return redirect(creation)
+    return redirect(living)
 
 
 @login_required
@@ -197,10 +213,11 @@ def _output_response(request, creation, output, *, numbered: bool = False):
     return private_file_response(request, output.file, download_name=download_name)
 
 
-def _status_context(creation):
+def _status_context(request, creation):
     job = creation.job
     return {
         "creation": creation,
         "job": job,
         "queue_position": queue_position(job=job) if job else None,
+        "is_owner": request.user.pk == creation.owner_id,
     }

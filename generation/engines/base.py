@@ -222,9 +222,10 @@ class VideoEngine(Engine):
 
 
 class ImageEngine(Engine):
-    """Turns its photos into still images, kept as PNG (or JPEG: ``image_format``)."""
+    """Turns its photos into still images, kept as PNG (or JPEG: ``image_format``). One whose
+    ``makes`` includes POSTER also keeps a JPEG of its first image, for sharing and galleries."""
 
-    makes = (IMAGE,)
+    makes: tuple[str, ...] = (IMAGE,)
     settings_class = EngineSettings
     image_format = "PNG"
 

@@ -227,4 +227,4 @@ def test_engines_report_records_this_process_for_its_queues(db):
     from generation.models import EngineReport
 
     services.engines_report(worker="cpu@box:7", queues={"cpu"})
-    assert list(EngineReport.objects.values_list("engine", "ready")) == [("living-photo", True)]
+    assert list(EngineReport.objects.values_list("engine", "ready")) == [("living-photo", True), ("restore", True)]

@@ -1,0 +1,205 @@
+"""Restore: repairs what age does to a print, on the CPU, with no weights.
+
+The steps, each measured by ``bench/restore.py`` against the clean photo:
+
+1. **Dust and scratches**: pixels that stand out from their 7×7 median by far more than the
+   photo's noise, in specks and thin lines, are found and filled in from around them (Telea
+   inpainting). A median keeps edges, so real detail does not stand out from it; a region too
+   large to be a speck or a scratch is left alone.
+2. **Fading and colour casts**: when the blacks have turned grey, each channel is stretched from
+   its own black to the brightest channel's white, which also balances a cast.
+3. **Grain and JPEG noise**: non-local means, as strong as the noise measured in the photo
+   (Immerkær's estimate), none on a clean photo. Faces (OpenCV's bundled frontal-face cascade)
+   keep some of their texture, so skin does not turn waxy.
+4. **Local contrast**: CLAHE on the lightness (CIE L*a*b*), blended in gently.
+5. **Sharpening**: an unsharp mask on the lightness, stronger the softer the photo is.
+6. **Upscale** (optional, 2×): Lanczos, before the sharpening.
+
+Plain functions over arrays; ``RestoreEngine`` makes them an engine whose job keeps the result
+as a PNG (the image) and a JPEG (the poster, for sharing), at the photo's own shape.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import cv2
+import numpy as np
+from django.utils.translation import gettext_lazy as _
+from PIL import Image
+
+from .base import IMAGE, POSTER, EngineSettings, ImageEngine, ProgressCallback
+
+# A defect stands out from its median by this many times the noise, and at least this much.
+DEFECT_SIGMAS = 10.0
+DEFECT_MIN_LEVEL = 28
+DEFECT_TEXTURES = 1.5  # and by this many times the spread of its neighbourhood
+# A defect region larger than this share of the photo is content, not dust.
+DEFECT_MAX_REGION = 0.002
+DEFECT_MIN_PIXELS = 4
+DEFECT_LIGHT, DEFECT_DARK = 200, 60
+DEFECT_SPECK_TEXTURES = 5.0
+SCRATCH_MIN_LENGTH, SCRATCH_MAX_WIDTH = 15, 4  # pixels long; area per pixel of length
+NOISE_FLOOR = 2.0  # below this noise level (in 0–255 steps), no denoising
+DENOISE_PER_SIGMA = 0.8  # non-local means strength per unit of measured grain
+FACE_TEXTURE_KEPT = 0.35  # of the photo's own texture, inside faces
+CLAHE_BLEND = 0.35
+CLAHE_CLIP = 2.0
+CONTRAST_ENOUGH = 30.0  # lightness spread (std) of a photo that needs no local contrast
+CRISP_RATIO = 0.27
+SHARPEN_MOST = 1.8
+# A print whose darkest tones (every channel's 0.5th percentile) are this light has faded.
+BLACK_LIFTED = 40
+LEVELS_MAX_GAIN = 2.5
+
+
+@dataclass(frozen=True)
+class RestoreSettings(EngineSettings):
+    upscale: int = 1
+
+    LIMITS: ClassVar[dict[str, tuple[float, float]]] = {**EngineSettings.LIMITS, "upscale": (1, 2)}
+    LABELS: ClassVar[dict[str, str]] = {**EngineSettings.LABELS, "upscale": _("Enlarge")}
+    # A restored photo keeps its own shape and size; the form asks nothing more (yet).
+    FORM_KNOBS: ClassVar[tuple[str, ...]] = ()
+
+
+def noise_sigma(gray: np.ndarray) -> float:
+    """The standard deviation of the photo's grain, in 0–255 steps: the robust spread (MAD) of
+    what a light blur takes away, over the flattest half of the photo, where detail does not
+    count as noise. JPEG blocks and film grain are coarser than one pixel, so this looks at a
+    blur of 1.5 px rather than at single-pixel differences."""
+    values = gray.astype(np.float32)
+    residual = values - cv2.GaussianBlur(values, (0, 0), 1.5)
+    structure = cv2.GaussianBlur(np.abs(cv2.Sobel(cv2.GaussianBlur(values, (0, 0), 2.0), cv2.CV_32F, 1, 1)), (0, 0), 2.0)
+    flat = structure <= np.median(structure)
+    return float(1.4826 * np.median(np.abs(residual[flat])) * 1.6)
+
+
+def defect_mask(gray: np.ndarray, sigma: float) -> np.ndarray:
+    """Dust and thin scratches: uint8 mask (255 where a defect is), grown by a pixel.
+
+    A defect pixel is near white or near black and stands out from its 7×7 median by far more
+    than the grain and than the texture around it. Dust and scratches on a print are that
+    extreme; a thin light or dark detail of the picture (a strand of hair, a catchlight) rarely
+    is. A long thin light run of them is a scratch; anything else counts only where the picture
+    around it is smooth (DEFECT_SPECK_TEXTURES), so texture and outlines are not taken for dust."""
+    median = cv2.medianBlur(gray, 7)
+    smooth = median.astype(np.float32)
+    texture = np.sqrt(np.maximum(cv2.blur(smooth * smooth, (15, 15)) - cv2.blur(smooth, (15, 15)) ** 2, 0))
+    away = np.abs(gray.astype(np.float32) - smooth)
+    floor = max(DEFECT_MIN_LEVEL, DEFECT_SIGMAS * sigma)
+    extreme = (gray >= DEFECT_LIGHT) | (gray <= DEFECT_DARK)
+    outliers = ((away > np.maximum(floor, DEFECT_TEXTURES * texture)) & extreme).astype(np.uint8)
+    on_smooth = outliers.astype(bool) & (away > DEFECT_SPECK_TEXTURES * texture)
+    count, labels, stats, _centroids = cv2.connectedComponentsWithStats(outliers, connectivity=8)
+    area = stats[:, cv2.CC_STAT_AREA]
+    length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    light = np.bincount(labels.ravel(), weights=(gray >= DEFECT_LIGHT).ravel(), minlength=count) > area / 2
+    # A long thin light line is a scratch (the emulsion is gone); a dark one is more often an
+    # outline in the picture, and counts only as specks do.
+    scratch = light & (length >= SCRATCH_MIN_LENGTH) & (area <= SCRATCH_MAX_WIDTH * length)
+    speck = np.zeros(count, bool)
+    speck[np.unique(labels[on_smooth])] = True
+    # Too large to be dust or a scratch: content. A pixel or two alone: grain or a JPEG ring.
+    keep = (scratch | speck) & (area <= DEFECT_MAX_REGION * gray.size) & (area >= DEFECT_MIN_PIXELS)
+    keep[0] = False  # the background label
+    return cv2.dilate(keep[labels].astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+
+
+def levels_restore(rgb: np.ndarray) -> np.ndarray:
+    """Bring a faded print's levels back: when every channel's black has turned grey (its
+    0.5th percentile above BLACK_LIFTED), each channel is stretched from its own black to the
+    brightest channel's white, which also takes out a cast. A photo with real blacks, however
+    dark or warm, passes unchanged."""
+    lows, highs = np.percentile(rgb.reshape(-1, 3), (0.5, 99.5), axis=0)
+    if lows.min() < BLACK_LIFTED:
+        return rgb
+    white = float(highs.max())
+    out = rgb.astype(np.float32)
+    for channel in range(3):
+        gain = min(LEVELS_MAX_GAIN, white / max(highs[channel] - lows[channel], 8.0))
+        out[..., channel] = (out[..., channel] - lows[channel]) * gain
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def face_boxes(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    scale = min(1.0, 800 / max(gray.shape))
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    found = cascade.detectMultiScale(small, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
+    return [tuple(int(v / scale) for v in box) for box in found]
+
+
+def denoise(rgb: np.ndarray, sigma: float, faces: list[tuple[int, int, int, int]]) -> np.ndarray:
+    if sigma < NOISE_FLOOR:
+        return rgb
+    strength = float(np.clip(DENOISE_PER_SIGMA * sigma, 3, 30))
+    smooth = cv2.fastNlMeansDenoisingColored(rgb, None, strength, strength, 7, 21)
+    if not faces:
+        return smooth
+    keep = np.zeros(rgb.shape[:2], np.float32)
+    for x, y, w, h in faces:
+        keep[y:y + h, x:x + w] = FACE_TEXTURE_KEPT
+    keep = cv2.GaussianBlur(keep, (0, 0), max(3.0, max(rgb.shape[:2]) / 200))[..., None]
+    return np.clip(smooth * (1 - keep) + rgb * keep, 0, 255).astype(np.uint8)
+
+
+def lightness_finish(rgb: np.ndarray, *, softness: float) -> np.ndarray:
+    """CLAHE blended into the lightness as far as the photo lacks contrast, then an unsharp
+    mask as strong as the photo is soft. A crisp photo with good contrast passes unchanged."""
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    lightness = lab[..., 0].astype(np.float32)
+    blend = float(np.clip((CONTRAST_ENOUGH - lightness.std()) / CONTRAST_ENOUGH, 0, CLAHE_BLEND))
+    if blend > 0:
+        clahe = cv2.createCLAHE(clipLimit=CLAHE_CLIP, tileGridSize=(8, 8)).apply(lab[..., 0])
+        lightness = lightness * (1 - blend) + clahe.astype(np.float32) * blend
+    if softness > 0:
+        lightness = lightness + softness * (lightness - cv2.GaussianBlur(lightness, (0, 0), 1.4))
+    if blend == 0 and softness == 0:
+        return rgb
+    lab[..., 0] = np.clip(lightness, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+
+
+def softness_of(gray: np.ndarray) -> float:
+    """How much to sharpen: 0 for a crisp photo, up to SHARPEN_MOST for a blurred print. A crisp
+    photo keeps about a third of its detail energy at full size against half size (measured on
+    the fixtures: 0.30); blur takes the fine detail first."""
+    fine = cv2.Laplacian(gray, cv2.CV_32F).var()
+    coarse = cv2.Laplacian(cv2.pyrDown(gray), cv2.CV_32F).var()
+    if coarse <= 1e-6:
+        return 0.0
+    return float(np.clip((CRISP_RATIO - fine / coarse) / 0.08, 0, 1) * SHARPEN_MOST)
+
+
+def restore_image(rgb: np.ndarray, *, upscale: int = 1, progress: ProgressCallback = lambda fraction: None) -> np.ndarray:
+    """The restored photo (RGB uint8), at ``upscale`` times its size."""
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    sigma = noise_sigma(gray)
+    mask = defect_mask(gray, sigma)
+    repaired = cv2.inpaint(rgb, mask, 3, cv2.INPAINT_TELEA) if mask.any() else rgb
+    progress(0.2)
+    repaired = levels_restore(repaired)
+    gray = cv2.cvtColor(repaired, cv2.COLOR_RGB2GRAY)
+    cleaned = denoise(repaired, noise_sigma(gray) if mask.any() else sigma, face_boxes(gray))
+    progress(0.7)
+    softness = softness_of(cv2.cvtColor(cleaned, cv2.COLOR_RGB2GRAY))
+    if upscale > 1:
+        cleaned = cv2.resize(cleaned, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LANCZOS4)
+    finished = lightness_finish(cleaned, softness=softness)
+    progress(1.0)
+    return finished
+
+
+class RestoreEngine(ImageEngine):
+    name = "restore"
+    label = _("Restore an old photo")
+    description = _("Repairs dust, scratches, grain and fading, and brings back contrast and colour balance. Runs anywhere.")
+    queue = "cpu"
+    settings_class = RestoreSettings
+    # The restored photo, lossless, and a JPEG of it for sharing (the poster).
+    makes = (IMAGE, POSTER)
+    time_limit = 300
+
+    def render_images(self, photos: list[Image.Image], settings: RestoreSettings, progress: ProgressCallback) -> list[Image.Image]:
+        return [Image.fromarray(restore_image(np.asarray(photos[0].convert("RGB")), upscale=settings.upscale, progress=progress))]
