@@ -364,18 +364,28 @@ def workers_forget(*, silent_for_seconds: int = 7 * 24 * 3600) -> int:
     return WorkerHeartbeat.objects.filter(beat_at__lt=cutoff).delete()[0]
 
 
-class _ProgressWriter:
-    """Writes a running job's percent done, at most every PROGRESS_MIN_INTERVAL seconds."""
+class JobTimedOut(Exception):
+    """A job ran past its own engine's time limit (the worker's limit is its queue's longest)."""
 
-    def __init__(self, job_id: int, run: int):
+
+class _ProgressWriter:
+    """Writes a running job's percent done, at most every PROGRESS_MIN_INTERVAL seconds, and
+    stops the job once it has run past ``seconds``: a message's time limit is its queue's
+    longest (the ticket may buy any job of the queue), so a job of a quicker engine is held to
+    its own limit here, at its next step."""
+
+    def __init__(self, job_id: int, run: int, seconds: float):
         self.job_id = job_id
         self.run = run
         self.last_percent = 0
         self.last_write = 0.0
+        self.deadline = time.monotonic() + seconds
 
     def __call__(self, fraction: float) -> None:
         percent = min(99, int(fraction * 100))
         now = time.monotonic()
+        if now > self.deadline:
+            raise JobTimedOut
         if percent > self.last_percent and now - self.last_write >= PROGRESS_MIN_INTERVAL:
             Job.objects.filter(pk=self.job_id, state=State.RUNNING, attempts=self.run).update(progress=percent)
             self.last_percent, self.last_write = percent, now
@@ -445,13 +455,14 @@ def _job_run(job: Job) -> Job:
                 photos.append(image.convert("RGB"))
         with tempfile.TemporaryDirectory(prefix=f"job-{job.pk}-") as folder:
             rendered = render_outputs(
-                engine, photos, render_settings, Path(folder), _ProgressWriter(job.pk, job.attempts), watermark=job.watermark
+                engine, photos, render_settings, Path(folder), _ProgressWriter(job.pk, job.attempts, engine_time_limit(engine)),
+                watermark=job.watermark,
             )
             for output in rendered:
                 stored.append(_output_store(job, output))
     except EngineError as error:
         return _job_end(job, job_fail, stored, reason=str(error))
-    except time_limit_errors():
+    except (JobTimedOut, *time_limit_errors()):
         # The limit can strike in the middle of a query (a progress update), leaving the
         # database connection unusable: start the failure's write on a fresh one.
         _connection_reset()

@@ -132,8 +132,9 @@ def celery_worker_process(transactional_db, tmp_path, media_root):
 
     env = {
         **os.environ, "DATABASE_URL": database_url_for_tests(), "MEDIA_ROOT": str(media_root), "DJANGO_SETTINGS_MODULE": "petmemories.settings.test",
-        # An engine a test registered is registered in the worker too.
+        # An engine a test registered is registered in the worker too, and so are its limits.
         "GENERATION_EXTRA_ENGINES": ",".join(settings.GENERATION_EXTRA_ENGINES),
+        "GENERATION_TIME_LIMITS": ",".join(f"{name}={seconds}" for name, seconds in settings.GENERATION_TIME_LIMITS.items()),
     }
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(

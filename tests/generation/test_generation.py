@@ -228,3 +228,13 @@ def test_engines_report_records_this_process_for_its_queues(db):
 
     services.engines_report(worker="cpu@box:7", queues={"cpu"})
     assert list(EngineReport.objects.values_list("engine", "ready")) == [("living-photo", True), ("restore", True)]
+
+
+def test_a_job_is_held_to_its_own_engine_s_time_limit_not_its_queue_s(queued_job, settings):
+    from generation.services import TIMED_OUT, queue_time_limit
+
+    settings.GENERATION_TIME_LIMITS = {"living-photo": 0}
+    assert queue_time_limit("cpu") > 0  # the message's limit: the queue's longest (restore's)
+    job = run_job(queued_job.pk)
+    assert (job.state, job.error, job.error_detail) == (Job.State.FAILED, TIMED_OUT, "Stopped after 0 s.")
+    assert not job.outputs.exists()

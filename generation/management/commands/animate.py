@@ -7,7 +7,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from generation.engines import EngineError, VideoEngine, get_engine
+from generation.engines import EngineError, VideoEngine
+from generation.management.engine_choice import engine_for_command
 from generation.photos import PhotoRejected, photo_normalize
 from generation.rendering import render_files
 
@@ -48,12 +49,7 @@ class Command(BaseCommand):
                 raise CommandError(f"--set takes NAME=VALUE, not {item!r}.")
             params[name.strip().replace("-", "_")] = value
         try:
-            chosen = get_engine(engine)
-            if not isinstance(chosen, VideoEngine):
-                raise CommandError(f"Engine {engine} makes images, not a video; animate runs video engines.")
-            readiness = chosen.readiness()
-            if not readiness.ready:
-                raise CommandError(f"Engine {engine} is not ready: {readiness.reason}")
+            chosen = engine_for_command(engine, VideoEngine, wrong_kind="Engine {engine} makes images, not a video; animate runs video engines.")
             render_settings = chosen.settings(params)
             with photo.open("rb") as handle:
                 image = photo_normalize(handle).image

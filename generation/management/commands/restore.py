@@ -3,7 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from PIL import Image
 
-from generation.engines import EngineError, ImageEngine, get_engine
+from generation.engines import EngineError, ImageEngine
+from generation.management.engine_choice import engine_for_command
 from generation.photos import PhotoRejected, photo_normalize
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -26,12 +27,7 @@ class Command(BaseCommand):
         if image_format is None:
             raise CommandError("OUT must end in .png, .jpg or .jpeg.")
         try:
-            chosen = get_engine(engine)
-            if not isinstance(chosen, ImageEngine):
-                raise CommandError(f"Engine {engine} makes videos; use `manage.py animate`.")
-            readiness = chosen.readiness()
-            if not readiness.ready:
-                raise CommandError(f"Engine {engine} is not ready: {readiness.reason}")
+            chosen = engine_for_command(engine, ImageEngine, wrong_kind="Engine {engine} makes videos; use `manage.py animate`.")
             render_settings = chosen.settings({"upscale": upscale, "seed": seed})
             with photo.open("rb") as handle:
                 source = photo_normalize(handle).image
