@@ -115,11 +115,6 @@ def stream_sha256(handle) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return stream_sha256(handle)[0]
-
-
 def save_poster(frame: np.ndarray, path: Path, *, quality: int = 88) -> None:
     Image.fromarray(frame).save(path, "JPEG", quality=quality, optimize=True, progressive=True)
 

@@ -9,6 +9,12 @@ from .engines import all_engines, get_engine
 from .models import Job, JobInput, JobOutput, WorkerHeartbeat
 
 
+def jobs_that_made(kind: str) -> QuerySet:
+    """The ids of the jobs with an output of ``kind`` (JobOutput.Kind), for a filter such as
+    ``job__in=jobs_that_made(VIDEO)``."""
+    return JobOutput.objects.filter(kind=kind).values("job")
+
+
 def job_files(job: Job) -> list[str]:
     """The names in storage of ``job``'s photos and of what it made."""
     return [

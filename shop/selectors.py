@@ -6,6 +6,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.signals import ExportSection
 from generation.models import Job, JobOutput
+from generation.selectors import jobs_that_made
 
 from .models import (
     BONUS_BUCKET,
@@ -187,5 +188,4 @@ def preload_choices_for(*, user) -> QuerySet:
     through the order's own ``preload`` relation, the one place the shop names the studio's
     model, so the shop imports nothing of the studio."""
     creations = Order._meta.get_field("preload").related_model.objects
-    videos = JobOutput.objects.filter(kind=JobOutput.Kind.VIDEO).values("job")
-    return creations.filter(owner=user, job__state=Job.State.SUCCEEDED, job__in=videos).select_related("job")
+    return creations.filter(owner=user, job__state=Job.State.SUCCEEDED, job__in=jobs_that_made(JobOutput.Kind.VIDEO)).select_related("job")

@@ -2,6 +2,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from generation.models import Job, JobOutput
+from generation.selectors import jobs_that_made
 
 from ..models import Creation, Device
 
@@ -17,7 +18,7 @@ def device_get_owned(*, user, device_id) -> Device:
 def playlist_choices_for(*, device: Device) -> QuerySet[Creation]:
     """What the owner may tick for a frame: their finished videos (a frame plays videos, not
     images), and whatever is on it now (a gift's preloaded videos, which are someone else's)."""
-    videos = JobOutput.objects.filter(kind=JobOutput.Kind.VIDEO).values("job")
     return Creation.objects.filter(
-        Q(owner_id=device.owner_id, job__state=Job.State.SUCCEEDED, job__in=videos) | Q(pk__in=device.playlist.values("creation_id"))
+        Q(owner_id=device.owner_id, job__state=Job.State.SUCCEEDED, job__in=jobs_that_made(JobOutput.Kind.VIDEO))
+        | Q(pk__in=device.playlist.values("creation_id"))
     ).select_related("job")
