@@ -16,6 +16,7 @@ LIMITS = RenderSettings.LIMITS
 # The form field that sets each knob an engine may take (its settings class's FORM_KNOBS).
 FIELD_FOR_KNOB = {
     "aspect": "aspect_ratio", "height": "height", "motion": "motion", "seconds": "seconds", "fps": "fps", "loop": "loop", "prompt": "prompt",
+    "subject": "subject",
 }
 
 
@@ -80,6 +81,10 @@ class CreationForm(forms.Form):
         label=_("Describe the motion"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Leave empty for a gentle, natural default."),
     )
+
+    # The point a person picked in the photo ("x,y" as fractions of its width and height), set
+    # by the page's face picker; empty lets the engine find the subject.
+    subject = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
 
     def __init__(self, *args, limits: JobLimits = JobLimits(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -21,13 +21,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 import cv2
 import numpy as np
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
-from .base import ProgressCallback, RenderSettings, VideoEngine, crop_to_aspect
+from .base import InvalidSettings, ProgressCallback, RenderSettings, VideoEngine, crop_to_aspect
 
 ANALYSIS_SIDE = 224  # long side, in pixels, at which the pet is found
 # Pixels at which it is segmented and the background filled in: GrabCut costs about 10 ms per
@@ -36,6 +38,33 @@ SEGMENT_PIXELS = 28_000
 OVERSCAN = 1.15  # the working image is this much larger than the output: room to push in
 BREATH_SECONDS = 3.2  # a relaxed cat or dog breathes about 20 times a minute
 REUSE_BYTES = 192 * 2**20  # frames held to be shown again later in a loop (see _reuse_plan)
+
+
+@dataclass(frozen=True)
+class LivingPhotoSettings(RenderSettings):
+    """A video's knobs, and the subject a person picked: ``subject`` is a point in the photo
+    (upright, as stored) as fractions of its width and height, "0.42,0.31"; empty to let the
+    engine find the subject itself."""
+
+    subject: str = ""
+
+    LABELS: ClassVar[dict[str, str]] = {**RenderSettings.LABELS, "subject": _("Subject")}
+    FORM_KNOBS: ClassVar[tuple[str, ...]] = (*RenderSettings.FORM_KNOBS, "subject")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.subject and self.subject_point is None:
+            raise InvalidSettings(gettext("The subject must be a point in the photo, as two fractions “x,y” between 0 and 1."), field="subject")
+
+    @property
+    def subject_point(self) -> tuple[float, float] | None:
+        """(x, y) as fractions of the photo's width and height, or None when not set or not valid."""
+        parts = self.subject.split(",")
+        try:
+            x, y = (float(part) for part in parts)
+        except ValueError:
+            return None
+        return (x, y) if 0 <= x <= 1 and 0 <= y <= 1 else None
 
 
 @dataclass(frozen=True)
@@ -332,8 +361,9 @@ class LivingPhotoEngine(VideoEngine):
     description = _("Your pet breathes and the camera drifts, with depth between pet and background. Runs anywhere, no GPU needed.")
     queue = "cpu"
     time_limit = 300
+    settings_class = LivingPhotoSettings
 
-    def render(self, image: Image.Image, settings: RenderSettings, progress: ProgressCallback) -> Iterator[np.ndarray]:
+    def render(self, image: Image.Image, settings: LivingPhotoSettings, progress: ProgressCallback) -> Iterator[np.ndarray]:
         scene = analyse(image, settings)
         progress(0.05)
         yield from render_scene(scene, settings, lambda fraction: progress(0.05 + 0.95 * fraction))

@@ -20,7 +20,6 @@ as a PNG (the image) and a JPEG (the poster, for sharing), at the photo's own sh
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -30,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from .base import IMAGE, POSTER, EngineSettings, ImageEngine, ProgressCallback
+from .faces import PERSON, detect_faces
 
 # A defect stands out from its median by this many times the noise, and at least this much.
 DEFECT_SIGMAS = 10.0
@@ -123,19 +123,6 @@ def levels_restore(rgb: np.ndarray) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-@functools.cache
-def _face_cascade() -> cv2.CascadeClassifier:
-    return cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-
-
-def face_boxes(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
-    cascade = _face_cascade()
-    scale = min(1.0, 800 / max(gray.shape))
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    found = cascade.detectMultiScale(small, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
-    return [tuple(int(v / scale) for v in box) for box in found]
-
-
 def denoise(rgb: np.ndarray, sigma: float, faces: list[tuple[int, int, int, int]]) -> np.ndarray:
     if sigma < NOISE_FLOOR:
         return rgb
@@ -187,7 +174,8 @@ def restore_image(rgb: np.ndarray, *, upscale: int = 1, progress: ProgressCallba
     progress(0.2)
     repaired = levels_restore(repaired)
     gray = cv2.cvtColor(repaired, cv2.COLOR_RGB2GRAY)
-    cleaned = denoise(repaired, noise_sigma(gray) if mask.any() else sigma, face_boxes(gray))
+    faces = [(face.x, face.y, face.w, face.h) for face in detect_faces(repaired) if face.kind == PERSON]
+    cleaned = denoise(repaired, noise_sigma(gray) if mask.any() else sigma, faces)
     progress(0.7)
     softness = softness_of(cv2.cvtColor(cleaned, cv2.COLOR_RGB2GRAY))
     if upscale > 1:
