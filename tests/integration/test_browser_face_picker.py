@@ -78,3 +78,24 @@ def test_on_a_phone_a_tap_elsewhere_and_the_keyboard_choose_too(page, live_serve
     page.get_by_role("button", name="Make my video").click()
     page.wait_for_url("**/studio/*-*/")
     assert subject_of_the_job()[0] < 0.5  # the face on the left
+
+
+def test_one_face_is_shown_chosen_and_a_photo_without_faces_asks_for_a_tap(page, live_server, user, tmp_path):  # noqa: F811
+    from tests.conftest import PERSON_PHOTO, image_bytes
+
+    sign_in_and_choose(page, live_server, user, PERSON_PHOTO)
+    page.get_by_text("We will bring this face to life.").wait_for()
+    assert page.get_by_role("button", name="Face 1").get_attribute("aria-pressed") == "true"
+    assert page.input_value("input[name=subject]") == ""  # the engine finds it by itself
+
+    plain = tmp_path / "wall.jpg"
+    plain.write_bytes(image_bytes(size=(640, 480)))
+    page.set_input_files("input[name=photo]", str(plain))
+    page.get_by_text("Tap your pet or the person in the photo").wait_for()
+    assert page.locator(".face-picker button.face").count() == 0
+    page.locator(".face-picker-photo").click(position={"x": 100, "y": 100})
+    assert page.input_value("input[name=subject]") != ""
+
+    # A style that takes no subject: no picker, and no point is sent.
+    page.select_option("select[name=engine]", "restore")
+    assert not page.locator(".face-picker").is_visible() and page.input_value("input[name=subject]") == ""
