@@ -5,7 +5,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.validators import validate_single_line
-from generation.engines import EngineError, EngineNotReady, InvalidSettings, RenderSettings, UnknownEngine, all_engines, get_engine
+from generation.engines import VIDEO, EngineError, EngineNotReady, InvalidSettings, RenderSettings, UnknownEngine, all_engines, get_engine
 from generation.limits import JobLimits
 from generation.photos import ACCEPTED, NormalizedPhoto, PhotoRejected, PhotoTooLarge, photo_max_bytes, photo_normalize
 from generation.services import engine_availability
@@ -117,6 +117,8 @@ class CreationForm(forms.Form):
             choices=self.fields["height"].choices, unavailable={value: gettext("for Premium") for value, _label in self.fields["height"].choices if value > limits.max_height}
         )
         self.engine_descriptions = {engine.name: engine.description for engine in engines}
+        # The engines that make a video: the button says "Make my video" for those, else "photo".
+        self.video_engines = [engine.name for engine in engines if VIDEO in engine.makes]
         # Which engines take each knob: the page shows a knob for those only.
         self.knob_engines = {
             field: " ".join(engine.name for engine in engines if knob in engine.settings_class.FORM_KNOBS)

@@ -168,9 +168,11 @@ def creation_delete(request, creation_id):
     """Ask, then delete (a POST only)."""
     creation = selectors.creation_get_owned(user=request.user, creation_id=creation_id)
     if request.method == "POST":
-        name = str(creation)
+        name, deleted = str(creation), gettext("“%(name)s” is deleted, with its photo, its video and its public link.")
+        if not creation.makes_video:
+            deleted = gettext("“%(name)s” is deleted, with its photo, the photos made from it and its public link.")
         services.creation_delete(creation=creation)
-        messages.success(request, gettext("“%(name)s” is deleted, with its photo, its video and its public link.") % {"name": name})
+        messages.success(request, deleted % {"name": name})
         return redirect("studio:gallery")
     return render(request, "studio/delete.html", {"creation": creation})
 
