@@ -56,6 +56,7 @@ document.addEventListener("DOMContentLoaded", () => {
       button.innerHTML = "<span aria-hidden='true'></span>";
       button.firstChild.textContent = label;
       Object.assign(button.style, { left: `${face.x * 100}%`, top: `${face.y * 100}%`, width: `${face.w * 100}%`, height: `${face.h * 100}%` });
+      if (face.y < 0.1) button.classList.add("label-inside"); // no room above it in the photo
       button.addEventListener("click", (event) => {
         event.stopPropagation();
         choose(button, { x: face.x + face.w / 2, y: face.y + face.h / 2 });
@@ -73,6 +74,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
   async function look() {
     reset();
+    picker.querySelectorAll(".error").forEach((error) => error.remove()); // about the photo sent before
     const files = fileInput.files;
     if (picker.hidden || !files || files.length !== 1) return;
     const ticket = asked;
