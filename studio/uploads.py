@@ -6,7 +6,6 @@ one view: it counts the file bytes as they arrive and halts the parsing once the
 PHOTO_MAX_BYTES, so the rest of the body is never read and nothing is kept.
 """
 import functools
-from functools import wraps
 
 from django.contrib import messages
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
@@ -58,7 +57,7 @@ def photo_upload_limited(view=None, *, too_large=_back_with_message):
         return view(request, *args, **kwargs)
 
     @csrf_exempt
-    @wraps(view)
+    @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         handler = PhotoSizeLimitHandler(request)
         request.upload_handlers.insert(0, handler)
