@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .engines import UnknownEngine, get_engine
 from .engines.base import ANIMATION, IMAGE, POSTER, VIDEO
 
 
@@ -98,6 +99,18 @@ class Job(models.Model):
     @property
     def images(self) -> list["JobOutput"]:
         return self.outputs_of(IMAGE)
+
+    @property
+    def makes_video(self) -> bool:
+        """Whether pages and emails speak of a video or of photos: what the job made, once it has
+        succeeded; until then what its engine makes (an engine since removed: a video, as every
+        job was before image engines)."""
+        if self.state == self.State.SUCCEEDED:
+            return self.video is not None
+        try:
+            return VIDEO in get_engine(self.engine).makes
+        except UnknownEngine:
+            return True
 
     @property
     def cover(self) -> "JobOutput | None":

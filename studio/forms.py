@@ -5,9 +5,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.validators import validate_single_line
-from generation.engines import EngineError, EngineNotReady, InvalidSettings, RenderSettings, UnknownEngine, all_engines, get_engine
+from generation.engines import VIDEO, EngineError, EngineNotReady, InvalidSettings, RenderSettings, UnknownEngine, all_engines, get_engine
 from generation.limits import JobLimits
-from generation.photos import ACCEPTED, PhotoRejected, PhotoTooLarge, photo_max_bytes, photo_normalize
+from generation.photos import ACCEPTED, NormalizedPhoto, PhotoRejected, PhotoTooLarge, photo_max_bytes, photo_normalize
 from generation.services import engine_availability
 
 from .models import Creation, ShareReport
@@ -51,6 +51,16 @@ class PhotosField(forms.FileField):
 
 # Photos one creation may take at most, whatever the engine says: each is decoded and checked.
 MAX_PHOTOS = 8
+
+
+def photo_checked(upload) -> NormalizedPhoto:
+    """One uploaded photo, checked and normalized, or the customer's reason why not."""
+    if upload.size > photo_max_bytes():
+        raise forms.ValidationError(str(PhotoTooLarge()))
+    try:
+        return photo_normalize(upload)
+    except PhotoRejected as rejected:
+        raise forms.ValidationError(str(rejected)) from None
 
 
 class CreationForm(forms.Form):
@@ -107,6 +117,8 @@ class CreationForm(forms.Form):
             choices=self.fields["height"].choices, unavailable={value: gettext("for Premium") for value, _label in self.fields["height"].choices if value > limits.max_height}
         )
         self.engine_descriptions = {engine.name: engine.description for engine in engines}
+        # The engines that make a video: the button says "Make my video" for those, else "photo".
+        self.video_engines = [engine.name for engine in engines if VIDEO in engine.makes]
         # Which engines take each knob: the page shows a knob for those only.
         self.knob_engines = {
             field: " ".join(engine.name for engine in engines if knob in engine.settings_class.FORM_KNOBS)
@@ -118,15 +130,7 @@ class CreationForm(forms.Form):
         uploads = self.cleaned_data["photo"]
         if len(uploads) > MAX_PHOTOS:
             raise forms.ValidationError(gettext("Choose at most %(count)d photos.") % {"count": MAX_PHOTOS})
-        photos = []
-        for upload in uploads:
-            if upload.size > photo_max_bytes():
-                raise forms.ValidationError(str(PhotoTooLarge()))
-            try:
-                photos.append(photo_normalize(upload))
-            except PhotoRejected as rejected:
-                raise forms.ValidationError(str(rejected)) from None
-        return photos
+        return [photo_checked(upload) for upload in uploads]
 
     def params(self) -> dict:
         """The knobs the chosen engine takes, from the cleaned form; the others are not sent, and
@@ -146,6 +150,15 @@ class CreationForm(forms.Form):
             self.add_error("engine", str(error))
         else:  # the account's caps
             self.add_error(None, str(error))
+
+
+class PhotoFacesForm(forms.Form):
+    """One photo, checked as the upload form checks it, for the face picker to look at."""
+
+    photo = forms.FileField(label=_("Photo"))
+
+    def clean_photo(self) -> NormalizedPhoto:
+        return photo_checked(self.cleaned_data["photo"])
 
 
 class ReportForm(forms.Form):

@@ -2,7 +2,9 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.signals import ExportSection
+from generation.engines.faces import detect_faces
 from generation.models import Job, JobOutput
+from generation.photos import NormalizedPhoto
 
 from .models import Creation, Device
 
@@ -23,6 +25,22 @@ def output_first(*, job: Job, kind: str) -> JobOutput | None:
     if job.state != Job.State.SUCCEEDED:
         return None
     return JobOutput.objects.filter(job=job, kind=kind).order_by("position").first()
+
+
+def photo_faces(*, photo: NormalizedPhoto) -> dict:
+    """The faces in an upright photo, for the upload page's picker: the photo's size in pixels
+    and each face's box as fractions of it (4 decimals), left to right, so that "Face 1" is the
+    leftmost as a person reads the photo."""
+    width, height = photo.size
+    faces = sorted(detect_faces(photo.image), key=lambda face: (face.x, face.y))
+    return {
+        "width": width,
+        "height": height,
+        "faces": [
+            {"x": round(face.x / width, 4), "y": round(face.y / height, 4), "w": round(face.w / width, 4), "h": round(face.h / height, 4), "kind": face.kind}
+            for face in faces
+        ],
+    }
 
 
 def creation_get_for(*, user, creation_id) -> Creation:

@@ -61,7 +61,7 @@ def creation_set_shared(*, creation: Creation, shared: bool) -> Creation:
     """Turn the public link on or off. The token is kept, so turning sharing back on revives
     the same link; while off, the link answers 404."""
     if shared and creation.taken_down_at:
-        raise SharingRefused(gettext("Our staff took this video's public page down after a report, so it cannot be shared again."))
+        raise SharingRefused(gettext("Our staff took this creation's public page down after a report, so it cannot be shared again."))
     if shared and not creation.share_token:
         creation.share_token = secrets.token_urlsafe(24)
     creation.is_shared = shared
@@ -75,7 +75,7 @@ def creation_retry(*, creation: Creation) -> Creation:
     (the failed one gave its credit back; this one reserves one, on today's plan). Once per
     failed job: a second click raises RetryRefused (a ValueError) and reserves nothing."""
     if creation.job is None:
-        raise RetryRefused(gettext("Only a video that failed or was canceled can be made again."))
+        raise RetryRefused(gettext("Only a creation that failed or was canceled can be made again."))
     plan = plan_for(user=creation.owner)
     creation.job = job_retry(job=creation.job, limits=plan.job_limits())
     creation.save(update_fields=["job"])
@@ -156,7 +156,7 @@ def share_report_dismiss(*, report: ShareReport, staff) -> None:
 
 
 def creation_notify_ready(*, job_id: int) -> None:
-    """Email the owner that their video is ready, with a link to it."""
+    """Email the owner that their video (or photo) is ready, with a link to it."""
     for creation in Creation.objects.select_related("owner", "job").filter(job_id=job_id, job__state=Job.State.SUCCEEDED):
         mail_send(
             template="studio/email/ready", context={"creation": creation, "site_url": settings.SITE_URL},

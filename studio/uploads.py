@@ -5,7 +5,7 @@ size. ``photo_upload_limited`` puts ``PhotoSizeLimitHandler`` in front of the us
 one view: it counts the file bytes as they arrive and halts the parsing once they pass
 PHOTO_MAX_BYTES, so the rest of the body is never read and nothing is kept.
 """
-from functools import wraps
+import functools
 
 from django.contrib import messages
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
@@ -36,21 +36,28 @@ class PhotoSizeLimitHandler(FileUploadHandler):
         return None  # the next handler makes the file
 
 
-def photo_upload_limited(view):
-    """Install ``PhotoSizeLimitHandler`` for ``view``; an upload over the limit goes back to the
-    page it came from with the "too large" message. Handlers must be in place before the CSRF
-    check reads the body, hence exempt outside and protected inside (as Django's docs do)."""
+def _back_with_message(request, message: str):
+    messages.error(request, message)
+    return redirect(request.get_full_path())
+
+
+def photo_upload_limited(view=None, *, too_large=_back_with_message):
+    """Install ``PhotoSizeLimitHandler`` for ``view``; an upload over the limit gets
+    ``too_large(request, message)``: by default, back to the page it came from with the "too
+    large" message. Handlers must be in place before the CSRF check reads the body, hence
+    exempt outside and protected inside (as Django's docs do)."""
+    if view is None:
+        return functools.partial(photo_upload_limited, too_large=too_large)
 
     @csrf_protect
     def checked(request, *args, limit_handler, **kwargs):
         # Reading FILES parses the body, through the handler, here if the CSRF check did not.
         if request.method == "POST" and not request.FILES and limit_handler.stopped:
-            messages.error(request, str(PhotoTooLarge()))
-            return redirect(request.get_full_path())
+            return too_large(request, str(PhotoTooLarge()))
         return view(request, *args, **kwargs)
 
     @csrf_exempt
-    @wraps(view)
+    @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         handler = PhotoSizeLimitHandler(request)
         request.upload_handlers.insert(0, handler)

@@ -7,6 +7,7 @@ app_name = "studio"
 urlpatterns = [
     path("studio/", views.gallery, name="gallery"),
     path("studio/new/", views.creation_new, name="creation-new"),
+    path("studio/faces/", views.photo_faces, name="photo-faces"),
     path("studio/<uuid:creation_id>/", views.creation_detail, name="creation-detail"),
     path("studio/<uuid:creation_id>/status/", views.creation_status, name="creation-status"),
     path("studio/<uuid:creation_id>/share/", views.creation_share, name="creation-share"),

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext
@@ -14,7 +14,7 @@ from shop.selectors import credit_balance, launch_mode_active, plan_for
 from shop.services.credits import NoCreditsLeft
 
 from . import selectors, services
-from .forms import CreationForm, ReportForm
+from .forms import CreationForm, PhotoFacesForm, ReportForm
 from .ratelimit import client_address, rate_limit_allow
 from .uploads import photo_upload_limited
 
@@ -58,6 +58,25 @@ def creation_new(request):
             return redirect(creation)
     context = {"form": form, "plan": plan, "credits": credit_balance(user=request.user, plan=plan), "launch_free": launch_mode_active()}
     return render(request, "studio/new.html", context, status=400 if form.errors else 200)
+
+
+def _json_error(request, message: str, *, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@login_required
+@require_POST
+@photo_upload_limited(too_large=_json_error)
+def photo_faces(request):
+    """The faces in one photo, for the upload page's picker (JSON); nothing is stored."""
+    if not rate_limit_allow(scope="photo-faces", who=str(request.user.pk), limit=settings.PHOTO_FACES_PER_ACCOUNT_PER_HOUR, seconds=3600):
+        response = _json_error(request, gettext("You have looked for faces in many photos this hour. Please try again later."), status=429)
+        response["Retry-After"] = "3600"
+        return response
+    form = PhotoFacesForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _json_error(request, form.errors["photo"][0])
+    return JsonResponse(selectors.photo_faces(photo=form.cleaned_data["photo"]))
 
 
 @require_GET
@@ -149,9 +168,11 @@ def creation_delete(request, creation_id):
     """Ask, then delete (a POST only)."""
     creation = selectors.creation_get_owned(user=request.user, creation_id=creation_id)
     if request.method == "POST":
-        name = str(creation)
+        name, deleted = str(creation), gettext("“%(name)s” is deleted, with its photo, its video and its public link.")
+        if not creation.makes_video:
+            deleted = gettext("“%(name)s” is deleted, with its photo, the photos made from it and its public link.")
         services.creation_delete(creation=creation)
-        messages.success(request, gettext("“%(name)s” is deleted, with its photo, its video and its public link.") % {"name": name})
+        messages.success(request, deleted % {"name": name})
         return redirect("studio:gallery")
     return render(request, "studio/delete.html", {"creation": creation})
 

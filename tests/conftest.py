@@ -15,6 +15,7 @@ pytest_plugins = ["tools.stripe_emulator"]
 
 ROOT = Path(__file__).resolve().parent.parent
 CAT_PHOTO = Path(__file__).resolve().parent / "cat.jpg"
+PERSON_PHOTO = Path(__file__).resolve().parent / "person.jpg"
 
 
 def pytest_addoption(parser):
@@ -81,6 +82,21 @@ def photo_bytes():
 def image_bytes(fmt="JPEG", size=(640, 480), color=(180, 120, 90), **save_options) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, fmt, **save_options)
+    return out.getvalue()
+
+
+def two_faces_bytes() -> bytes:
+    """A wide photo of two people: the portrait of tests/person.jpg on the left and its mirror
+    image on the right, half a portrait apart, on grey."""
+    from PIL import ImageOps
+
+    portrait = Image.open(PERSON_PHOTO).convert("RGB")
+    width, height = portrait.size
+    canvas = Image.new("RGB", (2 * width + width // 2, height), (128, 128, 128))
+    canvas.paste(portrait, (0, 0))
+    canvas.paste(ImageOps.mirror(portrait), (width + width // 2, 0))
+    out = io.BytesIO()
+    canvas.save(out, "JPEG", quality=92)
     return out.getvalue()
 
 

@@ -330,6 +330,8 @@ GENERATION_MAX_PER_DAY_PER_ACCOUNT = env.int("GENERATION_MAX_PER_DAY_PER_ACCOUNT
 # requires CACHE_URL). Per client address, per hour.
 FRAMES_REGISTER_PER_ADDRESS_PER_HOUR = env.int("FRAMES_REGISTER_PER_ADDRESS_PER_HOUR", default=20)
 SHARE_REPORTS_PER_ADDRESS_PER_HOUR = env.int("SHARE_REPORTS_PER_ADDRESS_PER_HOUR", default=10)
+# The upload page's face picker: photos one account may have looked at for faces, per hour.
+PHOTO_FACES_PER_ACCOUNT_PER_HOUR = env.int("PHOTO_FACES_PER_ACCOUNT_PER_HOUR", default=60)
 # A frame registered this many hours ago and never paired is deleted (`expire_frames`, or beat).
 FRAMES_UNPAIRED_EXPIRE_HOURS = env.int("FRAMES_UNPAIRED_EXPIRE_HOURS", default=24)
 # The client's address is REMOTE_ADDR unless a proxy in front of us is configured to pass it:

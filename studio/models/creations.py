@@ -13,7 +13,7 @@ from generation.engines.base import ASPECT_RATIOS
 
 
 class Creation(models.Model):
-    """A pet owner's photo and the video made from it."""
+    """A pet owner's photo and what is made from it: a video, or restored photos."""
 
     AspectRatio = models.TextChoices("AspectRatio", [(key, key) for key in ASPECT_RATIOS])
 
@@ -49,12 +49,20 @@ class Creation(models.Model):
     def __str__(self):
         """The name shown everywhere (pages, gallery, share page, emails, frames): the title, or
         for an untitled one the day it was made, as a person would say it ("Video of March 3",
-        "3월 3일 영상"), with the year once it is not this year's."""
+        "3월 3일 영상"; "Photo of March 3" for one that makes photos), with the year once it is
+        not this year's."""
         if self.title:
             return self.title
         made = timezone.localtime(self.created_at) if self.created_at else timezone.localtime()
         pattern = "MONTH_DAY_FORMAT" if made.year == timezone.localdate().year else "DATE_FORMAT"
-        return gettext("Video of %(date)s") % {"date": date_format(made, pattern)}
+        name = gettext("Video of %(date)s") if self.makes_video else gettext("Photo of %(date)s")
+        return name % {"date": date_format(made, pattern)}
+
+    @property
+    def makes_video(self) -> bool:
+        """Whether its pages and emails speak of a video or of photos (``Job.makes_video``); a
+        creation without a job yet is a video, as the upload page's first style makes."""
+        return self.job is None or self.job.makes_video
 
     def get_absolute_url(self):
         return reverse("studio:creation-detail", args=[self.id])

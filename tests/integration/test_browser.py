@@ -46,7 +46,7 @@ def test_sign_up_upload_watch_progress_play_and_download(page, live_server, cele
     page.wait_for_url("**/studio/")
     assert "You haven't made anything yet" in page.content()
 
-    page.get_by_role("link", name="New video").first.click()
+    page.get_by_role("link", name="New creation").first.click()
     page.set_input_files("input[name=photo]", str(CAT_PHOTO))
     page.fill("input[name=title]", "Chelsea")
     page.select_option("select[name=aspect_ratio]", "1:1")

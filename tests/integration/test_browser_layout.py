@@ -83,7 +83,7 @@ def test_the_header_is_one_64px_row_at_desktop_and_phone_widths(open_page, user,
         if name == "phone":
             assert len(texts) == 2 and "PetMemories" in texts[0], texts  # the brand and the menu button
         elif signed_in:
-            assert len(texts) == 8, texts  # brand, four places, cart, "New video", the account menu
+            assert len(texts) == 8, texts  # brand, four places, cart, "New creation", the account menu
 
 
 def test_the_phone_menu_opens_and_closes_from_the_keyboard(open_page, user):
@@ -103,7 +103,7 @@ def test_the_phone_menu_opens_and_closes_from_the_keyboard(open_page, user):
     assert toggle.get_attribute("aria-expanded") == "false"
     page.get_by_role("link", name="My creations").wait_for(state="hidden")
     page.get_by_role("button", name="Menu").click()
-    page.get_by_role("link", name="New video").click()
+    page.get_by_role("link", name="New creation").click()
     page.wait_for_url("**/studio/new/")
 
 
