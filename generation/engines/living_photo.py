@@ -65,8 +65,8 @@ CAMERA_MARGIN = 0.08
 CAT_HEAD = (0.5, 0.9, 0.5, 0.1)
 # Where the subject point lands on no face: a box this share of the photo's short side.
 POINT_FACE = 0.2
-# A person blinks once, where both eyes were found. On: the frames in docs/images/ were looked
-# at, and the lid closing over the eye reads as a blink (see docs/architecture.md).
+# A person blinks once, where both eyes were found. On: in the portrait's frames in docs/images/
+# the lid stretched over the eye reads as closed eyes; off if a photo shows otherwise.
 BLINK = True
 BLINK_SECONDS = 0.25
 BLINK_AT = 0.4  # of the video's length: away from the loop's seam
@@ -233,7 +233,8 @@ def find_subject(rgb: np.ndarray, point: tuple[float, float] | None = None) -> S
     else:
         if at is not None:
             half = POINT_FACE * min(w, h) / 2
-            head, found_by = _grow((at[0] - half, at[1] - half, at[0] + half, at[1] + half), 0, 0, 0, 0, size), "point"
+            head = (max(0.0, at[0] - half), max(0.0, at[1] - half), min(float(w), at[0] + half), min(float(h), at[1] + half))
+            found_by = "point"
         else:
             head, found_by = tuple(float(v * k) for v in _salient_face(saliency)), "saliency"
         eye_line, kind = head[1] + 0.4 * (head[3] - head[1]), "other"
@@ -257,15 +258,15 @@ def frame_subject(size: tuple[int, int], aspect: str, subject: Subject) -> Box:
     """The crop of a photo of ``size`` for the frame's aspect ratio, as (left, top, right,
     bottom): the largest box of that shape, holding the whole face with a margin (or, where
     there is no room for the margin, without), its eyes on the upper thirds line as far as that
-    and the photo's edges allow. A person's face is centred across; a pet's only halfway from
-    the photo's middle, as a pet's body is beside its face as much as below it. A face too big
-    to fit: the largest crop centred on it."""
+    and the photo's edges allow. A person's face, or a point picked, is centred across; a pet's
+    face found unguided only halfway from the photo's middle, as a pet's body is beside its face
+    as much as below it. A face too big to fit: the largest crop centred on it."""
     w, h = size
     aw, ah = ASPECT_RATIOS[aspect]
     cw, ch = (h * aw / ah, float(h)) if w * ah > h * aw else (float(w), w * ah / aw)
     x0, y0, x1, y1 = subject.face
     with_margin = _grow(subject.face, FRAME_MARGIN["side"], FRAME_MARGIN["above"], FRAME_MARGIN["side"], FRAME_MARGIN["below"], size)
-    centre_x = (x0 + x1) / 2 if subject.kind == PERSON else ((x0 + x1) / 2 + w / 2) / 2
+    centre_x = (x0 + x1) / 2 if subject.kind == PERSON or subject.found_by == "point" else ((x0 + x1) / 2 + w / 2) / 2
     for keep in (with_margin, subject.face):
         if keep[2] - keep[0] <= cw and keep[3] - keep[1] <= ch:
             left = min(max(centre_x - cw / 2, keep[2] - cw, 0.0), keep[0], w - cw)
