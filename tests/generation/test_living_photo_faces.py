@@ -12,10 +12,11 @@ from PIL import Image
 
 from generation.engines import get_engine
 from generation.engines.base import ASPECT_RATIOS, InvalidSettings
-from generation.engines.living_photo import LivingPhotoSettings, analyse, find_subject
+from generation.engines.living_photo import LivingPhotoSettings, PersonMotion, Pose, _camera_path, analyse, find_subject
 from tests.conftest import CAT_PHOTO
 
 PERSON = Image.open(CAT_PHOTO.parent / "person.jpg").convert("RGB")
+CAT_IMAGE = Image.open(CAT_PHOTO).convert("RGB")
 ENGINE = get_engine("living-photo")
 FACES = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
 EYES = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_eye.xml")
@@ -152,3 +153,35 @@ def test_animate_refuses_a_subject_outside_the_photo_in_one_line(tmp_path, point
     with pytest.raises(CommandError) as refused:
         call_command("animate", str(CAT_PHOTO), "-o", str(tmp_path / "x.mp4"), f"--subject={point}")
     assert "--subject" in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_person_s_head_turns_about_the_neck_and_her_lower_body_stays():
+    scene = analyse(PERSON, LivingPhotoSettings(aspect="3:4", height=320))
+    layer = np.dstack([scene.image, np.full(scene.image.shape[:2], 255, np.uint8)])
+    turned = PersonMotion(scene).move(layer, Pose(np.eye(2, 3), np.eye(2, 3), sway=0.03, breath=0.0, blink=0.0))
+    x0, y0, x1, y1 = (round(v) for v in scene.face)
+    moved = np.abs(turned.astype(np.int16) - layer).mean(axis=2)
+    assert moved[y0:y1, x0:x1].mean() > 5  # the face
+    belly = round(y1 + 2.6 * (y1 - y0))
+    assert belly < layer.shape[0] and not moved[belly:].any()
+
+
+def test_a_person_blinks_once_with_both_eyes_and_a_pet_keeps_its_own_motion():
+    settings = LivingPhotoSettings(aspect="1:1", height=320, seconds=2, fps=24)
+    scene = analyse(PERSON, settings)
+    poses = _camera_path(scene, settings)
+    shut = [index for index, pose in enumerate(poses) if pose.blink == 1]
+    assert len(scene.eyes) == 2 and len(shut) == 1
+    assert 0.2 < shut[0] / len(poses) < 0.8  # away from the loop's seam
+    frames = render(PERSON, aspect="1:1", height=320, seconds=2, fps=24)
+    before = shut[0] - 3  # open, the camera nearly where it is at the blink
+
+    def dark_eyes(frame):
+        """How much of the band of the face that holds the eyes is as dark as an iris."""
+        x, y, w, h = max(faces_in(frame), key=lambda face: face[2] * face[3])
+        band = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[y + h // 5 : y + h // 2, x + w // 8 : x + 7 * w // 8]
+        return float((band < 80).mean())
+
+    assert dark_eyes(frames[shut[0]]) < 0.25 * dark_eyes(frames[before])
+    cat = analyse(CAT_IMAGE, settings)
+    assert all(pose[2:] == (0.0, 0.0, 0.0) for pose in _camera_path(cat, settings))
