@@ -1,3 +1,4 @@
+import dataclasses
 import shutil
 import sys
 import tempfile
@@ -35,11 +36,15 @@ class Command(BaseCommand):
         parser.add_argument("--motion", type=int, help="Motion strength, 0–255.")
         parser.add_argument("--seed", type=int)
         parser.add_argument("--no-loop", dest="loop", action="store_false", default=None)
+        parser.add_argument(
+            "--subject", metavar="X,Y",
+            help="Whose face to frame and follow: a point on it, in pixels of the photo as the site stores it (upright).",
+        )
         parser.add_argument("--set", dest="extra", action="append", default=[], metavar="NAME=VALUE")
         parser.add_argument("--watermark", action="store_true", help="Add the free tier's watermark.")
         parser.add_argument("--timings", action="store_true", help="Print the time spent rendering and encoding.")
 
-    def handle(self, *args, photo, output, engine, extra, watermark, timings, **options):
+    def handle(self, *args, photo, output, engine, subject, extra, watermark, timings, **options):
         if output.suffix.lower() not in (".mp4", ".gif"):
             raise CommandError("OUT must end in .mp4 or .gif.")
         params = {name: options[name] for name in COMMON_KNOBS if options[name] is not None}
@@ -53,6 +58,9 @@ class Command(BaseCommand):
             render_settings = chosen.settings(params)
             with photo.open("rb") as handle:
                 image = photo_normalize(handle).image
+            if subject is not None:
+                params["subject"] = subject_fractions(subject, image.size, chosen.settings_class, engine)
+                render_settings = chosen.settings(params)
             with tempfile.TemporaryDirectory() as folder:
                 started = time.perf_counter()
                 files = render_files(
@@ -73,3 +81,17 @@ class Command(BaseCommand):
     def _progress(self, fraction):
         sys.stderr.write(f"\r{int(fraction * 100):3d}%")
         sys.stderr.flush()
+
+
+def subject_fractions(point: str, size: tuple[int, int], settings_class: type, engine: str) -> str:
+    """The ``subject`` knob ("x,y" as fractions of the photo) for a point given in its pixels."""
+    if "subject" not in {field.name for field in dataclasses.fields(settings_class)}:
+        raise CommandError(f"Engine {engine} takes no --subject.")
+    try:
+        x, y = (float(part) for part in point.split(","))
+    except ValueError:
+        raise CommandError(f"--subject takes X,Y, a point in the photo's pixels, not {point!r}.") from None
+    width, height = size
+    if not (0 <= x <= width and 0 <= y <= height):
+        raise CommandError(f"--subject {point} is outside the photo, which is {width}×{height} pixels.")
+    return f"{x / width:.6f},{y / height:.6f}"
