@@ -20,7 +20,7 @@
    the frame; the subject (the near layer) moves more than the background (2.5D parallax). A
    pet breathes — a slow swell of the chest anchored at its base. A person sways, head and
    shoulders turning a little about the neck, breathes from the chest (shoulders and head rise,
-   the chest widens, the belly stays) and, where both eyes were found and BLINK is on, blinks
+   the chest widens, the belly stays) and, where both eyes were found and GENERATION_LIVING_PHOTO_BLINK is on, blinks
    once — one smooth remap of the person layer per frame. With loop on, every motion returns to
    rest on a whole cycle, so the last frame flows into the first.
 
@@ -38,6 +38,7 @@ from typing import ClassVar, NamedTuple
 
 import cv2
 import numpy as np
+from django.conf import settings as django_settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
@@ -65,9 +66,10 @@ CAMERA_MARGIN = 0.08
 CAT_HEAD = (0.5, 0.9, 0.5, 0.1)
 # Where the subject point lands on no face: a box this share of the photo's short side.
 POINT_FACE = 0.2
-# A person blinks once, where both eyes were found. On: in the portrait's frames in docs/images/
-# the lid stretched over the eye reads as closed eyes; off if a photo shows otherwise.
-BLINK = True
+# A person blinks once where both eyes were found, when GENERATION_LIVING_PHOTO_BLINK is on. It
+# is off by default: in the portrait's frames in docs/images/ the lid stretched over the eye
+# reads as closed eyes at full size, but close up one lid looks pale and puffy, and a blink that
+# is not quite right is worse in a memorial than none.
 BLINK_SECONDS = 0.25
 BLINK_AT = 0.4  # of the video's length: away from the loop's seam
 
@@ -470,7 +472,7 @@ def _camera_path(scene: Scene, settings: RenderSettings) -> list[Pose]:
     sways = max(1, round(settings.seconds / SWAY_SECONDS))
     # A person's shoulders rise about twice the breath's share of the face's height.
     rise = 2 * motion.breath * (scene.face[3] - scene.face[1])
-    blinks = _blinks(settings) if person and BLINK and len(scene.eyes) == 2 else {}
+    blinks = _blinks(settings) if person and django_settings.GENERATION_LIVING_PHOTO_BLINK and len(scene.eyes) == 2 else {}
     count = settings.frame_count
     poses = []
     for index in range(count):
@@ -616,7 +618,7 @@ def render_scene(scene: Scene, settings: RenderSettings, progress: ProgressCallb
 class LivingPhotoEngine(VideoEngine):
     name = "living-photo"
     label = _("Living photo")
-    description = _("Your pet breathes and the camera drifts, with depth between pet and background. Runs anywhere, no GPU needed.")
+    description = _("Your pet or your loved one breathes and the camera drifts, with depth between them and the background; a person's head sways gently. Runs anywhere, no GPU needed.")
     queue = "cpu"
     time_limit = 300
     settings_class = LivingPhotoSettings

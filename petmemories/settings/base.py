@@ -306,6 +306,9 @@ GENERATION_TIME_LIMITS = env.dict("GENERATION_TIME_LIMITS", cast={"value": int},
 # is offered while such a report is fresher than this.
 GENERATION_WORKER_REPORT_SECONDS = env.int("GENERATION_WORKER_REPORT_SECONDS", default=900)
 GENERATION_DEFAULT_ENGINE = env("GENERATION_DEFAULT_ENGINE", default="living-photo")
+# living-photo's blink for people: off, as it reads as a puffy lid more often than as a blink
+# (see the frames in docs/images/ and docs/architecture.md); an operator may turn it on.
+GENERATION_LIVING_PHOTO_BLINK = env.bool("GENERATION_LIVING_PHOTO_BLINK", default=False)
 # Engines of your own, beside the built-in ones: dotted paths to VideoEngine or ImageEngine
 # subclasses, comma-separated. Set it the same for the web and every worker process.
 GENERATION_EXTRA_ENGINES = env.list("GENERATION_EXTRA_ENGINES", default=[])

@@ -166,10 +166,17 @@ def test_a_person_s_head_turns_about_the_neck_and_her_lower_body_stays():
     assert belly < layer.shape[0] and not moved[belly:].any()
 
 
-def test_a_person_blinks_once_with_both_eyes_and_a_pet_keeps_its_own_motion():
-    settings = LivingPhotoSettings(aspect="1:1", height=320, seconds=2, fps=24)
-    scene = analyse(PERSON, settings)
-    poses = _camera_path(scene, settings)
+def test_a_person_does_not_blink_unless_the_operator_turns_the_blink_on(settings):
+    settings.GENERATION_LIVING_PHOTO_BLINK = False
+    knobs = LivingPhotoSettings(aspect="1:1", height=320, seconds=2, fps=24)
+    assert all(pose.blink == 0 for pose in _camera_path(analyse(PERSON, knobs), knobs))
+
+
+def test_with_the_blink_on_a_person_blinks_once_with_both_eyes_and_a_pet_keeps_its_own_motion(settings):
+    settings.GENERATION_LIVING_PHOTO_BLINK = True
+    knobs = LivingPhotoSettings(aspect="1:1", height=320, seconds=2, fps=24)
+    scene = analyse(PERSON, knobs)
+    poses = _camera_path(scene, knobs)
     shut = [index for index, pose in enumerate(poses) if pose.blink == 1]
     assert len(scene.eyes) == 2 and len(shut) == 1
     assert 0.2 < shut[0] / len(poses) < 0.8  # away from the loop's seam
@@ -183,5 +190,5 @@ def test_a_person_blinks_once_with_both_eyes_and_a_pet_keeps_its_own_motion():
         return float((band < 80).mean())
 
     assert dark_eyes(frames[shut[0]]) < 0.25 * dark_eyes(frames[before])
-    cat = analyse(CAT_IMAGE, settings)
-    assert all(pose[2:] == (0.0, 0.0, 0.0) for pose in _camera_path(cat, settings))
+    cat = analyse(CAT_IMAGE, knobs)
+    assert all(pose[2:] == (0.0, 0.0, 0.0) for pose in _camera_path(cat, knobs))
