@@ -11,9 +11,13 @@ The steps, each measured by ``bench/restore.py`` against the clean photo:
 3. **Grain and JPEG noise**: non-local means, as strong as the noise measured in the photo
    (Immerkær's estimate), none on a clean photo. Faces (OpenCV's bundled frontal-face cascade)
    keep some of their texture, so skin does not turn waxy.
-4. **Local contrast**: CLAHE on the lightness (CIE L*a*b*), blended in gently.
-5. **Sharpening**: an unsharp mask on the lightness, stronger the softer the photo is.
-6. **Upscale** (optional, 2×): Lanczos, before the sharpening.
+4. **Blur**: the width of a soft print's blur (a Gaussian's σ) is measured at its strongest
+   edges, against the same edges blurred a little more; a blur wider than a crisp photo's own
+   is taken out of the lightness by Wiener deconvolution, after the grain is gone (it would be
+   amplified). A crisp photo measures no blur and passes unchanged.
+5. **Local contrast**: CLAHE on the lightness (CIE L*a*b*), blended in gently.
+6. **Sharpening**: an unsharp mask on the lightness, as strong as the photo is still soft.
+7. **Upscale** (optional, 2×): Lanczos, before the contrast and sharpening.
 
 Plain functions over arrays; ``RestoreEngine`` makes them an engine whose job keeps the result
 as a PNG (the image) and a JPEG (the poster, for sharing), at the photo's own shape.
@@ -48,6 +52,13 @@ CLAHE_BLEND = 0.35
 CLAHE_CLIP = 2.0
 CONTRAST_ENOUGH = 30.0  # lightness spread (std) of a photo that needs no local contrast
 CRISP_RATIO = 0.27
+# Blur: an edge's gradient against its gradient after a further Gaussian blur of BLUR_PROBE px
+# gives the edge's width; a crisp photo's edges measure about CRISP_EDGE px (sampling, lens).
+BLUR_PROBE = 1.0
+CRISP_EDGE = 0.95
+DEBLUR_LEAST = 0.7  # px: a narrower blur is left to the sharpening
+DEBLUR_MOST = 4.0
+DEBLUR_REGULARISE = 0.001  # Wiener: the noise-to-signal power, which bounds the gain (≤ 16×)
 SHARPEN_MOST = 1.8
 # A print whose darkest tones (every channel's 0.5th percentile) are this light has faded.
 BLACK_LIFTED = 40
@@ -137,6 +148,48 @@ def denoise(rgb: np.ndarray, sigma: float, faces: list[tuple[int, int, int, int]
     return np.clip(smooth * (1 - keep) + rgb * keep, 0, 255).astype(np.uint8)
 
 
+def blur_sigma(gray: np.ndarray) -> float:
+    """The width (Gaussian σ, px) of the blur that softened the photo, 0 for a crisp one.
+
+    At an edge blurred by σ the gradient peaks at 1/σ; a further blur by BLUR_PROBE brings
+    it down to 1/√(σ² + BLUR_PROBE²), so their ratio gives σ (Zhuo and Sim's defocus
+    estimate). The median over the strongest fifth of the photo's edges (Canny), less a crisp
+    photo's own edge width."""
+    values = gray.astype(np.float32)
+
+    def gradient(image):
+        return np.hypot(cv2.Sobel(image, cv2.CV_32F, 1, 0), cv2.Sobel(image, cv2.CV_32F, 0, 1))
+
+    sharp, probed = gradient(values), gradient(cv2.GaussianBlur(values, (0, 0), BLUR_PROBE))
+    edges = cv2.Canny(gray, 50, 150) > 0
+    if edges.sum() < 100:
+        return 0.0
+    edges &= probed >= np.percentile(probed[edges], 80)
+    ratio = sharp[edges] / np.maximum(probed[edges], 1e-3)
+    width = float(np.median(BLUR_PROBE / np.sqrt(np.maximum(ratio * ratio - 1, 1e-6))))
+    blur = np.sqrt(max(width * width - CRISP_EDGE * CRISP_EDGE, 0.0))
+    return float(min(blur, DEBLUR_MOST)) if blur >= DEBLUR_LEAST else 0.0
+
+
+def deblur(rgb: np.ndarray, sigma: float) -> np.ndarray:
+    """Wiener deconvolution of the lightness (CIE L*a*b*) by a Gaussian of ``sigma`` px; colour
+    is left as it is (blur barely shows in it). The photo is mirrored at its borders first, so
+    the transform's wrap-around does not ring there."""
+    if sigma <= 0:
+        return rgb
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    height, width = rgb.shape[:2]
+    pad = int(4 * sigma) + 8
+    rows, cols = cv2.getOptimalDFTSize(height + 2 * pad), cv2.getOptimalDFTSize(width + 2 * pad)
+    mirrored = cv2.copyMakeBorder(lab[..., 0], pad, rows - height - pad, pad, cols - width - pad, cv2.BORDER_REFLECT)
+    frequency = (np.fft.fftfreq(rows)[:, None] ** 2 + np.fft.fftfreq(cols)[None, :] ** 2).astype(np.float32)
+    transfer = np.exp(-2 * np.pi**2 * sigma**2 * frequency)
+    inverse = transfer / (transfer * transfer + DEBLUR_REGULARISE)
+    spectrum = cv2.dft(mirrored, flags=cv2.DFT_COMPLEX_OUTPUT) * inverse[..., None]
+    lab[..., 0] = cv2.idft(spectrum, flags=cv2.DFT_SCALE | cv2.DFT_REAL_OUTPUT)[pad:pad + height, pad:pad + width]
+    return np.clip(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
 def lightness_finish(rgb: np.ndarray, *, softness: float) -> np.ndarray:
     """CLAHE blended into the lightness as far as the photo lacks contrast, then an unsharp
     mask as strong as the photo is soft. A crisp photo with good contrast passes unchanged."""
@@ -177,6 +230,7 @@ def restore_image(rgb: np.ndarray, *, upscale: int = 1, progress: ProgressCallba
     faces = [(face.x, face.y, face.w, face.h) for face in detect_faces(repaired) if face.kind == PERSON]
     cleaned = denoise(repaired, noise_sigma(gray) if mask.any() else sigma, faces)
     progress(0.7)
+    cleaned = deblur(cleaned, blur_sigma(cv2.cvtColor(cleaned, cv2.COLOR_RGB2GRAY)))
     softness = softness_of(cv2.cvtColor(cleaned, cv2.COLOR_RGB2GRAY))
     if upscale > 1:
         cleaned = cv2.resize(cleaned, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LANCZOS4)

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from generation.engines.restore import defect_mask, levels_restore, noise_sigma, restore_image
+from generation.engines.restore import blur_sigma, deblur, defect_mask, levels_restore, noise_sigma, restore_image
 from tests.conftest import CAT_PHOTO, ROOT, run_job
 from tests.generation.test_commands import run_manage
 
@@ -63,6 +63,26 @@ def test_a_faded_yellowed_print_gets_its_blacks_and_balance_back():
 
     assert abs(cast(restored) - cast(clean)) < abs(cast(faded) - cast(clean)) / 2
     assert np.array_equal(levels_restore(clean), clean)  # real blacks: left alone
+
+
+def gray(rgb):
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def test_a_soft_print_is_deblurred_by_about_its_measured_blur():
+    sharp = fixture()
+    soft = cv2.GaussianBlur(sharp, (0, 0), 1.6)
+    width = blur_sigma(gray(soft))
+    assert 1.3 < width < 1.9
+    assert psnr(sharp, deblur(soft, width)) > psnr(sharp, soft) + 3
+
+
+def test_a_sharp_photo_passes_the_deblur_step_unchanged():
+    for path in (PERSON, CAT_PHOTO):
+        sharp = fixture(path)
+        width = blur_sigma(gray(sharp))
+        assert width == 0, path.name
+        assert np.array_equal(deblur(sharp, width), sharp)
 
 
 def test_upscaling_doubles_the_size():
