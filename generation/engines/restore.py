@@ -8,9 +8,10 @@ The steps, each measured by ``bench/restore.py`` against the clean photo:
    large to be a speck or a scratch is left alone.
 2. **Fading and colour casts**: when the blacks have turned grey, each channel is stretched from
    its own black to the brightest channel's white, which also balances a cast.
-3. **Grain and JPEG noise**: non-local means, as strong as the noise measured in the photo
-   (Immerkær's estimate), none on a clean photo. Faces (OpenCV's bundled frontal-face cascade)
-   keep some of their texture, so skin does not turn waxy.
+3. **Grain and JPEG noise**: non-local means on the luma and on the chroma (YCrCb, where grain
+   is as strong in the shadows as in the highlights), as strong as the noise measured in the
+   photo, none on a clean photo. Faces (``faces.detect_faces``) keep some of their luma
+   texture, so skin does not turn waxy.
 4. **Blur**: the width of a soft print's blur (a Gaussian's σ) is measured at its strongest
    edges, against the same edges blurred a little more; a blur wider than a crisp photo's own
    is taken out of the lightness by Wiener deconvolution, after the grain is gone (it would be
@@ -46,7 +47,9 @@ DEFECT_LIGHT, DEFECT_DARK = 200, 60
 DEFECT_SPECK_TEXTURES = 5.0
 SCRATCH_MIN_LENGTH, SCRATCH_MAX_WIDTH = 15, 4  # pixels long; area per pixel of length
 NOISE_FLOOR = 2.0  # below this noise level (in 0–255 steps), no denoising
-DENOISE_PER_SIGMA = 0.8  # non-local means strength per unit of measured grain
+# Non-local means strength per unit of measured grain, on the luma and on the chroma.
+DENOISE_PER_SIGMA = 0.75
+DENOISE_CHROMA_PER_SIGMA = 0.7
 FACE_TEXTURE_KEPT = 0.35  # of the photo's own texture, inside faces
 CLAHE_BLEND = 0.35
 CLAHE_CLIP = 2.0
@@ -135,17 +138,23 @@ def levels_restore(rgb: np.ndarray) -> np.ndarray:
 
 
 def denoise(rgb: np.ndarray, sigma: float, faces: list[tuple[int, int, int, int]]) -> np.ndarray:
+    """Non-local means on the luma and, together, the two chroma channels (YCrCb), each as
+    strong as the grain measured. In YCrCb the grain is as strong in the shadows as in the
+    highlights, so one strength fits the whole photo (in L*a*b*, which OpenCV's colour
+    denoiser uses, the shadows' grain is magnified). Faces keep some of their own luma
+    texture, so skin does not turn waxy; their colour is denoised fully."""
     if sigma < NOISE_FLOOR:
         return rgb
-    strength = float(np.clip(DENOISE_PER_SIGMA * sigma, 3, 30))
-    smooth = cv2.fastNlMeansDenoisingColored(rgb, None, strength, strength, 7, 21)
-    if not faces:
-        return smooth
-    keep = np.zeros(rgb.shape[:2], np.float32)
-    for x, y, w, h in faces:
-        keep[y:y + h, x:x + w] = FACE_TEXTURE_KEPT
-    keep = cv2.GaussianBlur(keep, (0, 0), max(3.0, max(rgb.shape[:2]) / 200))[..., None]
-    return np.clip(smooth * (1 - keep) + rgb * keep, 0, 255).astype(np.uint8)
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
+    luma = cv2.fastNlMeansDenoising(ycc[..., 0], None, float(np.clip(DENOISE_PER_SIGMA * sigma, 3, 30)), 7, 21)
+    chroma = cv2.fastNlMeansDenoising(np.ascontiguousarray(ycc[..., 1:]), None, float(np.clip(DENOISE_CHROMA_PER_SIGMA * sigma, 3, 30)), 7, 21)
+    if faces:
+        keep = np.zeros(rgb.shape[:2], np.float32)
+        for x, y, w, h in faces:
+            keep[y:y + h, x:x + w] = FACE_TEXTURE_KEPT
+        keep = cv2.GaussianBlur(keep, (0, 0), max(3.0, max(rgb.shape[:2]) / 200))
+        luma = np.clip(luma * (1 - keep) + ycc[..., 0] * keep + 0.5, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(np.dstack([luma, chroma]), cv2.COLOR_YCrCb2RGB)
 
 
 def blur_sigma(gray: np.ndarray) -> float:

@@ -65,6 +65,15 @@ def test_a_faded_yellowed_print_gets_its_blacks_and_balance_back():
     assert np.array_equal(levels_restore(clean), clean)  # real blacks: left alone
 
 
+def test_grain_is_taken_out_further_than_by_opencvs_colour_denoiser():
+    clean = fixture(CAT_PHOTO)
+    grain = cv2.GaussianBlur(np.random.default_rng(5).normal(0, 14, clean.shape).astype(np.float32), (0, 0), 0.6) * 1.6
+    grainy = np.clip(clean + grain, 0, 255).astype(np.uint8)
+    restored = restore_image(grainy)
+    assert psnr(clean, restored) > psnr(clean, grainy) + 4
+    assert psnr(clean, restored) > psnr(clean, cv2.fastNlMeansDenoisingColored(grainy)) + 2
+
+
 def gray(rgb):
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
