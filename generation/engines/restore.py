@@ -2,10 +2,13 @@
 
 The steps, each measured by ``bench/restore.py`` against the clean photo:
 
-1. **Dust and scratches**: pixels that stand out from their 7×7 median by far more than the
-   photo's noise, in specks and thin lines, are found and filled in from around them (Telea
-   inpainting). A median keeps edges, so real detail does not stand out from it; a region too
-   large to be a speck or a scratch is left alone.
+1. **Scratches and dust**, found and filled in from around them (Telea inpainting; Navier-Stokes
+   scores the same on the bench). A scratch, light or dark, is found by its shape: a long,
+   thin, straight run (probabilistic Hough) of pixels that stand out from their 7×7 median,
+   near white or near black, one value all along, with the same picture on both sides; so
+   an outline between two regions, whose sides differ, is left alone. Dust: near-white or
+   near-black specks that stand out by far more than the grain, on smooth ground. A median
+   keeps edges, so real detail does not stand out from it.
 2. **Fading and colour casts**: when the blacks have turned grey, each channel is stretched from
    its own black to the brightest channel's white, which also balances a cast.
 3. **Grain and JPEG noise**: non-local means on the luma and on the chroma (YCrCb, where grain
@@ -45,7 +48,15 @@ DEFECT_MAX_REGION = 0.002
 DEFECT_MIN_PIXELS = 4
 DEFECT_LIGHT, DEFECT_DARK = 200, 60
 DEFECT_SPECK_TEXTURES = 5.0
-SCRATCH_MIN_LENGTH, SCRATCH_MAX_WIDTH = 15, 4  # pixels long; area per pixel of length
+# A scratch: a straight run (Hough) of pixels that stand out from their 7×7 median by
+# SCRATCH_SIGMAS times the noise and at least SCRATCH_MIN_LEVEL, this long and no wider, as
+# light as DEFECT_LIGHT (or as dark as DEFECT_DARK) along most of it.
+SCRATCH_SIGMAS, SCRATCH_MIN_LEVEL = 6.0, 20
+SCRATCH_MIN_LENGTH, SCRATCH_MAX_WIDTH = 40, 4  # px; stand-out pixels across, per px of length
+SCRATCH_FILLED = 0.7  # of its length stands out
+SCRATCH_SIDES = range(3, 7)  # px either side: the picture it crosses
+SCRATCH_SIDES_DIFFER = 0.3  # at most, as a share of its depth: an outline's sides differ more
+SCRATCH_STEADY = 0.15  # its own value varies along it by at most this share of its depth
 NOISE_FLOOR = 2.0  # below this noise level (in 0–255 steps), no denoising
 # Non-local means strength per unit of measured grain, on the luma and on the chroma.
 DENOISE_PER_SIGMA = 0.75
@@ -90,14 +101,73 @@ def noise_sigma(gray: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(residual[flat])) * 1.6)
 
 
-def defect_mask(gray: np.ndarray, sigma: float) -> np.ndarray:
-    """Dust and thin scratches: uint8 mask (255 where a defect is), grown by a pixel.
+def _is_scratch(gray: np.ndarray, standing_out: np.ndarray, near: np.ndarray, segment: np.ndarray, sign: int) -> bool:
+    """Whether a straight run of pixels that stand out (``sign`` 1: lighter than their median,
+    -1: darker) is a scratch: thin, as light (dark) as a scratch is and steadily so along its
+    length, with the same picture on both sides. An outline between two regions has different
+    values on its two sides; a thin thing in the picture rarely keeps one value all along."""
+    x1, y1, x2, y2 = (float(value) for value in segment)
+    length = float(np.hypot(x2 - x1, y2 - y1))
+    steps = np.linspace(0.0, 1.0, int(length) + 1)
+    xs, ys = x1 + steps * (x2 - x1), y1 + steps * (y2 - y1)
+    across_x, across_y = -(y2 - y1) / length, (x2 - x1) / length
+    height, width = gray.shape
 
-    A defect pixel is near white or near black and stands out from its 7×7 median by far more
-    than the grain and than the texture around it. Dust and scratches on a print are that
-    extreme; a thin light or dark detail of the picture (a strand of hair, a catchlight) rarely
-    is. A long thin light run of them is a scratch; anything else counts only where the picture
-    around it is smooth (DEFECT_SPECK_TEXTURES), so texture and outlines are not taken for dust."""
+    def sample(image: np.ndarray, offsets) -> np.ndarray:  # (offset, point along)
+        return np.stack([image[np.clip(np.round(ys + offset * across_y).astype(int), 0, height - 1),
+                               np.clip(np.round(xs + offset * across_x).astype(int), 0, width - 1)] for offset in offsets])
+
+    if sample(near, [0]).mean() < SCRATCH_FILLED or sample(standing_out, range(-3, 4)).sum(axis=0).mean() > SCRATCH_MAX_WIDTH:
+        return False
+    line = sample(gray, (-1, 0, 1)).astype(np.float32)
+    core = line.max(axis=0) if sign > 0 else line.min(axis=0)
+    if (np.percentile(core, 90) < DEFECT_LIGHT) if sign > 0 else (np.percentile(core, 10) > DEFECT_DARK):
+        return False
+
+    def side(offsets) -> np.ndarray:  # the picture there, leaving out what stands out (another scratch)
+        values = sample(gray, offsets).astype(np.float32)
+        values[sample(near, offsets) > 0] = np.nan
+        found, seen = np.full(len(xs), np.nan, np.float32), ~np.isnan(values).all(axis=0)
+        found[seen] = np.nanmedian(values[:, seen], axis=0)
+        return found
+
+    left, right = side([-offset for offset in SCRATCH_SIDES]), side(list(SCRATCH_SIDES))
+    seen = ~np.isnan(left) & ~np.isnan(right)
+    if seen.mean() < 0.5:
+        return False
+    left, right, core = left[seen], right[seen], core[seen]
+    depth = float(np.median(sign * (core - (left + right) / 2)))
+    return np.median(np.abs(left - right)) <= SCRATCH_SIDES_DIFFER * depth and core.std() <= SCRATCH_STEADY * depth
+
+
+def scratch_mask(gray: np.ndarray, median: np.ndarray, sigma: float) -> np.ndarray:
+    """Light and dark scratches (bool mask): straight runs (probabilistic Hough) of pixels that
+    stand out from their median, each kept if ``_is_scratch`` says so."""
+    away = gray.astype(np.float32) - median
+    floor = max(SCRATCH_MIN_LEVEL, SCRATCH_SIGMAS * sigma)
+    found = np.zeros(gray.shape, np.uint8)
+    for sign in (1, -1):
+        standing_out = (sign * away > floor).astype(np.uint8)
+        segments = cv2.HoughLinesP(standing_out, 1, np.pi / 180, int(SCRATCH_FILLED * SCRATCH_MIN_LENGTH),
+                                   minLineLength=SCRATCH_MIN_LENGTH, maxLineGap=3)
+        if segments is None:
+            continue
+        near = cv2.dilate(standing_out, np.ones((3, 3), np.uint8))
+        lines = np.zeros_like(standing_out)
+        for segment in segments[:, 0]:
+            if _is_scratch(gray, standing_out, near, segment, sign):
+                cv2.line(lines, (int(segment[0]), int(segment[1])), (int(segment[2]), int(segment[3])), 1, 3)
+        found |= lines & standing_out
+    return found.astype(bool)
+
+
+def defect_mask(gray: np.ndarray, sigma: float) -> np.ndarray:
+    """Dust and scratches: uint8 mask (255 where a defect is), grown by a pixel.
+
+    Scratches are found by their shape (``scratch_mask``). Dust: pixels near white or near black
+    that stand out from their 7×7 median by far more than the grain and than the texture
+    around it, in specks on smooth ground (DEFECT_SPECK_TEXTURES), so that texture and outlines
+    are not taken for dust. A median keeps edges, so real detail does not stand out from it."""
     median = cv2.medianBlur(gray, 7)
     smooth = median.astype(np.float32)
     texture = np.sqrt(np.maximum(cv2.blur(smooth * smooth, (15, 15)) - cv2.blur(smooth, (15, 15)) ** 2, 0))
@@ -108,17 +178,13 @@ def defect_mask(gray: np.ndarray, sigma: float) -> np.ndarray:
     on_smooth = outliers.astype(bool) & (away > DEFECT_SPECK_TEXTURES * texture)
     count, labels, stats, _centroids = cv2.connectedComponentsWithStats(outliers, connectivity=8)
     area = stats[:, cv2.CC_STAT_AREA]
-    length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    light = np.bincount(labels.ravel(), weights=(gray >= DEFECT_LIGHT).ravel(), minlength=count) > area / 2
-    # A long thin light line is a scratch (the emulsion is gone); a dark one is more often an
-    # outline in the picture, and counts only as specks do.
-    scratch = light & (length >= SCRATCH_MIN_LENGTH) & (area <= SCRATCH_MAX_WIDTH * length)
     speck = np.zeros(count, bool)
     speck[np.unique(labels[on_smooth])] = True
-    # Too large to be dust or a scratch: content. A pixel or two alone: grain or a JPEG ring.
-    keep = (scratch | speck) & (area <= DEFECT_MAX_REGION * gray.size) & (area >= DEFECT_MIN_PIXELS)
+    # Too large to be dust: content. A pixel or two alone: grain or a JPEG ring.
+    keep = speck & (area <= DEFECT_MAX_REGION * gray.size) & (area >= DEFECT_MIN_PIXELS)
     keep[0] = False  # the background label
-    return cv2.dilate(keep[labels].astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+    defects = keep[labels] | scratch_mask(gray, median, sigma)
+    return cv2.dilate(defects.astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
 
 
 def levels_restore(rgb: np.ndarray) -> np.ndarray:
