@@ -17,8 +17,9 @@ The steps, each measured by ``bench/restore.py`` against the clean photo:
    texture, so skin does not turn waxy.
 4. **Blur**: the width of a soft print's blur (a Gaussian's σ) is measured at its strongest
    edges, against the same edges blurred a little more; a blur wider than a crisp photo's own
-   is taken out of the lightness by Wiener deconvolution, after the grain is gone (it would be
-   amplified). A crisp photo measures no blur and passes unchanged.
+   is taken out of the lightness by Wiener deconvolution, after the grain is gone and held back
+   the more, the grainier the photo came (what is left of the grain would be amplified). A
+   crisp photo measures no blur and passes unchanged.
 5. **Local contrast**: CLAHE on the lightness (CIE L*a*b*), blended in gently.
 6. **Sharpening**: an unsharp mask on the lightness, as strong as the photo is still soft.
 7. **Upscale** (optional, 2×): Lanczos, before the contrast and sharpening.
@@ -72,7 +73,11 @@ BLUR_PROBE = 1.0
 CRISP_EDGE = 0.95
 DEBLUR_LEAST = 0.7  # px: a narrower blur is left to the sharpening
 DEBLUR_MOST = 4.0
-DEBLUR_REGULARISE = 0.001  # Wiener: the noise-to-signal power, which bounds the gain (≤ 16×)
+# Wiener: the noise-to-signal power, which bounds the gain (≤ 9× at the least), and grows with
+# the grain the photo came with: what the denoiser leaves of it, and JPEG's blocks, would be
+# amplified with the detail.
+DEBLUR_REGULARISE = 0.003
+DEBLUR_PER_GRAIN = 0.0003  # per squared unit of measured grain
 SHARPEN_MOST = 1.8
 # A print whose darkest tones (every channel's 0.5th percentile) are this light has faded.
 BLACK_LIFTED = 40
@@ -246,10 +251,11 @@ def blur_sigma(gray: np.ndarray) -> float:
     return float(min(blur, DEBLUR_MOST)) if blur >= DEBLUR_LEAST else 0.0
 
 
-def deblur(rgb: np.ndarray, sigma: float) -> np.ndarray:
-    """Wiener deconvolution of the lightness (CIE L*a*b*) by a Gaussian of ``sigma`` px; colour
-    is left as it is (blur barely shows in it). The photo is mirrored at its borders first, so
-    the transform's wrap-around does not ring there."""
+def deblur(rgb: np.ndarray, sigma: float, *, grain: float = 0.0) -> np.ndarray:
+    """Wiener deconvolution of the lightness (CIE L*a*b*) by a Gaussian of ``sigma`` px, held
+    back the more, the grainier the photo came (``grain``, as ``noise_sigma`` measures it);
+    colour is left as it is (blur barely shows in it). The photo is mirrored at its borders
+    first, so the transform's wrap-around does not ring there."""
     if sigma <= 0:
         return rgb
     lab = cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
@@ -259,7 +265,7 @@ def deblur(rgb: np.ndarray, sigma: float) -> np.ndarray:
     mirrored = cv2.copyMakeBorder(lab[..., 0], pad, rows - height - pad, pad, cols - width - pad, cv2.BORDER_REFLECT)
     frequency = (np.fft.fftfreq(rows)[:, None] ** 2 + np.fft.fftfreq(cols)[None, :] ** 2).astype(np.float32)
     transfer = np.exp(-2 * np.pi**2 * sigma**2 * frequency)
-    inverse = transfer / (transfer * transfer + DEBLUR_REGULARISE)
+    inverse = transfer / (transfer * transfer + max(DEBLUR_REGULARISE, DEBLUR_PER_GRAIN * grain * grain))
     spectrum = cv2.dft(mirrored, flags=cv2.DFT_COMPLEX_OUTPUT) * inverse[..., None]
     lab[..., 0] = cv2.idft(spectrum, flags=cv2.DFT_SCALE | cv2.DFT_REAL_OUTPUT)[pad:pad + height, pad:pad + width]
     return np.clip(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255 + 0.5, 0, 255).astype(np.uint8)
@@ -305,7 +311,7 @@ def restore_image(rgb: np.ndarray, *, upscale: int = 1, progress: ProgressCallba
     faces = [(face.x, face.y, face.w, face.h) for face in detect_faces(repaired) if face.kind == PERSON]
     cleaned = denoise(repaired, noise_sigma(gray) if mask.any() else sigma, faces)
     progress(0.7)
-    cleaned = deblur(cleaned, blur_sigma(cv2.cvtColor(cleaned, cv2.COLOR_RGB2GRAY)))
+    cleaned = deblur(cleaned, blur_sigma(cv2.cvtColor(cleaned, cv2.COLOR_RGB2GRAY)), grain=sigma)
     softness = softness_of(cv2.cvtColor(cleaned, cv2.COLOR_RGB2GRAY))
     if upscale > 1:
         cleaned = cv2.resize(cleaned, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LANCZOS4)

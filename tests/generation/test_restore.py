@@ -119,6 +119,13 @@ def test_a_soft_print_is_deblurred_by_about_its_measured_blur():
     assert psnr(sharp, deblur(soft, width)) > psnr(sharp, soft) + 3
 
 
+def test_a_soft_grainy_print_is_deblurred_without_bringing_its_grain_back():
+    sharp = fixture()
+    grain = cv2.GaussianBlur(np.random.default_rng(1).normal(0, 14, sharp.shape).astype(np.float32), (0, 0), 0.6) * 1.6
+    soft_grainy = np.clip(cv2.GaussianBlur(sharp, (0, 0), 1.6) + grain, 0, 255).astype(np.uint8)
+    assert psnr(sharp, restore_image(soft_grainy)) > psnr(sharp, soft_grainy) + 1.5
+
+
 def test_a_sharp_photo_passes_the_deblur_step_unchanged():
     for path in (PERSON, CAT_PHOTO):
         sharp = fixture(path)
