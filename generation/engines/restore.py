@@ -73,9 +73,8 @@ BLUR_PROBE = 1.0
 CRISP_EDGE = 0.95
 DEBLUR_LEAST = 0.7  # px: a narrower blur is left to the sharpening
 DEBLUR_MOST = 4.0
-# Wiener: the noise-to-signal power, which bounds the gain (≤ 9× at the least), and grows with
-# the grain the photo came with: what the denoiser leaves of it, and JPEG's blocks, would be
-# amplified with the detail.
+# Wiener: the noise-to-signal power, which bounds the gain (9× at most), and grows with the
+# grain the photo came with: what the denoiser leaves of it would be amplified with the detail.
 DEBLUR_REGULARISE = 0.003
 DEBLUR_PER_GRAIN = 0.0003  # per squared unit of measured grain
 SHARPEN_MOST = 1.8
