@@ -1,0 +1,172 @@
+"""Colorize: a learned colorizer (DDColor) for black-and-white photos, on a CPU worker or a GPU.
+
+The photo's lightness is kept as it is, at full resolution; only the colour is the model's:
+
+1. The photo is converted to CIE L*a*b* (any colour it has is dropped: a sepia or a
+   hand-tinted print is colorized from its lightness alone).
+2. The lightness, resized to the model's square input (512 × 512 for the published models), is
+   turned back into a grey RGB photo: what DDColor was trained on.
+3. The model predicts a* and b* at that size; they are resized to the photo's own size
+   (bilinear: chroma is smooth, and a nearest-neighbour enlargement would show as blocks on a
+   12-megapixel scan) and joined with the full-resolution L*, so the photo stays as sharp as it
+   was.
+4. Where a predicted colour falls outside what RGB can show, its chroma is shrunk until it fits
+   (hue and lightness kept), rather than clipping a channel, which would change its lightness.
+
+The weights live in ``<GENERATION_MODELS_DIR>/colorize/`` as the model hub has them
+(``manage.py engines download colorize``) and are read from there only, once per worker process.
+Torch is imported when a worker first colorizes, never by the web process.
+
+``RestoreColorizeEngine`` runs the restore engine's repairs first, then colorizes.
+"""
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+from django.utils.translation import gettext_lazy as _
+from PIL import Image
+
+from .base import IMAGE, POSTER, EngineSettings, ImageEngine, ProgressCallback, Readiness
+from .restore import RestoreSettings, restore_image
+from .torch_runtime import cuda_available, models_dir, readiness_for
+
+ENGINE_NAME = "colorize"
+# config.json and one of the weights files (ddcolor.WEIGHTS_NAMES, not imported here: it imports torch).
+WEIGHTS_NEEDED: tuple[str | tuple[str, ...], ...] = ("config.json", ("model.safetensors", "pytorch_model.bin"))
+# Attempts at shrinking an out-of-gamut colour's chroma, each by GAMUT_SHRINK.
+GAMUT_STEPS, GAMUT_SHRINK = 12, 0.75
+# Share of restore+colorize's progress for the restore step.
+RESTORE_SHARE = 0.4
+
+
+@dataclass(frozen=True)
+class ColorizeSettings(EngineSettings):
+    # A colorized photo keeps its own shape and size; the form asks nothing more.
+    FORM_KNOBS: ClassVar[tuple[str, ...]] = ()
+
+
+# --- The model, once per process ------------------------------------------------------------
+
+_MODELS: dict[tuple[str, str], Any] = {}
+
+
+def colorize_readiness() -> Readiness:
+    return readiness_for(ENGINE_NAME, needs=WEIGHTS_NEEDED, packages=("torch",), gpu_only=False)
+
+
+def load_model(folder: Path | None = None) -> Any:
+    """The DDColor model of ``folder`` (the engine's weights folder by default), on the GPU when
+    this worker has one, loaded once per process and never from the internet."""
+    from . import ddcolor
+
+    folder = folder or models_dir(ENGINE_NAME)
+    device = "cuda" if cuda_available() else "cpu"
+    key = (str(folder), device)
+    if key not in _MODELS:
+        _MODELS.clear()
+        gc.collect()
+        _MODELS[key] = ddcolor.load(folder, device=device)
+    return _MODELS[key]
+
+
+# --- Colour ---------------------------------------------------------------------------------
+
+def lightness_of(rgb: np.ndarray) -> np.ndarray:
+    """L* (0–100, float32) of an RGB uint8 photo."""
+    return cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)[..., 0]
+
+
+def grey_rgb(lightness: np.ndarray) -> np.ndarray:
+    """The grey RGB photo (float32 in [0, 1]) of the given L*, its a* and b* zero."""
+    lab = np.zeros((*lightness.shape, 3), np.float32)
+    lab[..., 0] = lightness
+    return np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0, 1)
+
+
+def lab_to_rgb_in_gamut(lab: np.ndarray) -> np.ndarray:
+    """RGB uint8 of an L*a*b* float32 photo; an out-of-gamut colour's chroma is shrunk until it
+    fits (up to GAMUT_STEPS times), so its lightness and hue stay the model's."""
+    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+    outside = np.flatnonzero(((rgb < 0) | (rgb > 1)).any(axis=2))
+    pixels = lab.reshape(-1, 3)
+    flat = rgb.reshape(-1, 3)
+    for _step in range(GAMUT_STEPS):
+        if not outside.size:
+            break
+        shrunk = pixels[outside].copy()
+        shrunk[:, 1:] *= GAMUT_SHRINK
+        pixels[outside] = shrunk
+        converted = cv2.cvtColor(shrunk[:, None, :], cv2.COLOR_Lab2RGB)[:, 0, :]
+        flat[outside] = converted
+        outside = outside[((converted < 0) | (converted > 1)).any(axis=1)]
+    return np.rint(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+def colorize_image(rgb: np.ndarray, *, model: Any = None, progress: ProgressCallback = lambda fraction: None) -> np.ndarray:
+    """The colorized photo (RGB uint8, the photo's size) of an RGB uint8 photo."""
+    import torch
+
+    model = model if model is not None else load_model()
+    size = model.config.size
+    lightness = lightness_of(rgb)
+    small = cv2.resize(lightness, (size, size), interpolation=cv2.INTER_AREA)
+    tensor = torch.from_numpy(grey_rgb(small).transpose(2, 0, 1)).unsqueeze(0)
+    device = next(model.parameters()).device
+    progress(0.1)
+    with torch.inference_mode():
+        ab = model(tensor.to(device))[0, :2].float().cpu().numpy().transpose(1, 2, 0)
+    progress(0.8)
+    height, width = lightness.shape
+    lab = np.empty((height, width, 3), np.float32)
+    lab[..., 0] = lightness
+    lab[..., 1:] = cv2.resize(np.ascontiguousarray(ab), (width, height), interpolation=cv2.INTER_LINEAR)
+    del lightness
+    colorized = lab_to_rgb_in_gamut(lab)
+    progress(1.0)
+    return colorized
+
+
+# --- The engines ----------------------------------------------------------------------------
+
+class ColorizeEngine(ImageEngine):
+    name = ENGINE_NAME
+    label = _("Colorize a black-and-white photo")
+    description = _("Gives an old black-and-white photo natural colours, keeping every detail of the original. Learned model (DDColor).")
+    queue = "cpu"
+    settings_class = ColorizeSettings
+    makes = (IMAGE, POSTER)
+    time_limit = 300
+    weights_repo = "piddnad/ddcolor_paper"
+
+    def readiness(self) -> Readiness:
+        return colorize_readiness()
+
+    def render_images(self, photos: list[Image.Image], settings: EngineSettings, progress: ProgressCallback) -> list[Image.Image]:
+        return [Image.fromarray(colorize_image(np.asarray(photos[0].convert("RGB")), progress=progress))]
+
+
+class RestoreColorizeEngine(ImageEngine):
+    """The restore engine's repairs, then colorize: one job, one result."""
+
+    name = "restore+colorize"
+    label = _("Repair and colorize")
+    description = _("Repairs dust, scratches, grain and fading, then gives the photo natural colours.")
+    queue = "cpu"
+    settings_class = RestoreSettings
+    makes = (IMAGE, POSTER)
+    time_limit = 300
+
+    def readiness(self) -> Readiness:
+        return colorize_readiness()
+
+    def render_images(self, photos: list[Image.Image], settings: RestoreSettings, progress: ProgressCallback) -> list[Image.Image]:
+        restored = restore_image(
+            np.asarray(photos[0].convert("RGB")), upscale=settings.upscale, progress=lambda fraction: progress(RESTORE_SHARE * fraction)
+        )
+        colorized = colorize_image(restored, progress=lambda fraction: progress(RESTORE_SHARE + (1 - RESTORE_SHARE) * fraction))
+        return [Image.fromarray(colorized)]
