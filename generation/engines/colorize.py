@@ -38,8 +38,10 @@ from .torch_runtime import cuda_available, models_dir, readiness_for
 ENGINE_NAME = "colorize"
 # config.json and one of the weights files (ddcolor.WEIGHTS_NAMES, not imported here: it imports torch).
 WEIGHTS_NEEDED: tuple[str | tuple[str, ...], ...] = ("config.json", ("model.safetensors", "pytorch_model.bin"))
-# Attempts at shrinking an out-of-gamut colour's chroma, each by GAMUT_SHRINK.
-GAMUT_STEPS, GAMUT_SHRINK = 12, 0.75
+# Bisection steps for the chroma of an out-of-gamut colour: it keeps within 2⁻¹⁰ of the most that fits.
+GAMUT_STEPS = 10
+# A colour fits in RGB when it comes back from RGB within this much (L*a*b* units).
+GAMUT_TOLERANCE = 0.5
 # Share of restore+colorize's progress for the restore step.
 RESTORE_SHARE = 0.4
 
@@ -88,23 +90,32 @@ def grey_rgb(lightness: np.ndarray) -> np.ndarray:
     return np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0, 1)
 
 
+def _to_rgb(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """RGB (float32, clamped to [0, 1] as OpenCV does) of (N, 3) L*a*b* colours, and which of
+    them fit: those that come back from RGB as they went in."""
+    rgb = cv2.cvtColor(lab[:, None, :], cv2.COLOR_Lab2RGB)
+    back = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[:, 0, :]
+    return rgb[:, 0, :], (np.abs(back - lab) < GAMUT_TOLERANCE).all(axis=1)
+
+
 def lab_to_rgb_in_gamut(lab: np.ndarray) -> np.ndarray:
-    """RGB uint8 of an L*a*b* float32 photo; an out-of-gamut colour's chroma is shrunk until it
-    fits (up to GAMUT_STEPS times), so its lightness and hue stay the model's."""
-    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-    outside = np.flatnonzero(((rgb < 0) | (rgb > 1)).any(axis=2))
-    pixels = lab.reshape(-1, 3)
-    flat = rgb.reshape(-1, 3)
-    for _step in range(GAMUT_STEPS):
-        if not outside.size:
-            break
-        shrunk = pixels[outside].copy()
-        shrunk[:, 1:] *= GAMUT_SHRINK
-        pixels[outside] = shrunk
-        converted = cv2.cvtColor(shrunk[:, None, :], cv2.COLOR_Lab2RGB)[:, 0, :]
-        flat[outside] = converted
-        outside = outside[((converted < 0) | (converted > 1)).any(axis=1)]
-    return np.rint(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+    """RGB uint8 of an L*a*b* float32 photo. A colour RGB cannot show has its chroma scaled
+    down, by bisection, to about the most that fits, so its lightness and hue stay the model's
+    (clamping a channel, as a plain conversion does, changes both); a grey always fits."""
+    colours = lab.reshape(-1, 3)
+    rgb, fits = _to_rgb(colours)
+    outside = np.flatnonzero(~fits)
+    if outside.size:
+        wanted = colours[outside]
+        best = _to_rgb(wanted * np.array([1, 0, 0], np.float32))[0]  # the grey of each lightness
+        low, high = np.zeros(outside.size, np.float32), np.ones(outside.size, np.float32)
+        for _step in range(GAMUT_STEPS):
+            middle = (low + high) / 2
+            converted, inside = _to_rgb(wanted * np.stack([np.ones_like(middle), middle, middle], axis=1))
+            best[inside] = converted[inside]
+            low, high = np.where(inside, middle, low), np.where(inside, high, middle)
+        rgb[outside] = best
+    return np.rint(rgb.reshape(lab.shape) * 255).astype(np.uint8)
 
 
 def colorize_image(rgb: np.ndarray, *, model: Any = None, progress: ProgressCallback = lambda fraction: None) -> np.ndarray:
