@@ -189,6 +189,12 @@ class Engine(abc.ABC):
     def readiness(self) -> Readiness:
         return Readiness(True)
 
+    @property
+    def before_and_after(self) -> bool:
+        """Whether what it makes is the photo itself made over (restored, colorized), to be
+        shown against the photo: one photo in, one image out."""
+        return False
+
     def settings(self, params: dict[str, Any]) -> EngineSettings:
         return self.settings_class.from_params(params)
 
@@ -228,6 +234,10 @@ class ImageEngine(Engine):
     makes: tuple[str, ...] = (IMAGE,)
     settings_class = EngineSettings
     image_format = "PNG"
+
+    @property
+    def before_and_after(self) -> bool:
+        return self.photos == (1, 1) and self.makes.count(IMAGE) == 1
 
     @abc.abstractmethod
     def render_images(

@@ -362,3 +362,9 @@ def test_engines_download_puts_the_hub_s_files_where_the_engine_reads_them(setti
     assert get_engine("restore+colorize").readiness().ready
     assert colorize.load_model().config == ddcolor.DDColorConfig.from_dict(TINY)
     colorize._MODELS.clear()
+
+
+def test_the_photo_made_over_is_shown_against_the_photo_and_nothing_else_is(settings):
+    settings.GENERATION_EXTRA_ENGINES = ["tests.engines.CollageEngine"]  # three photos in, four images out
+    shown = {name: get_engine(name).before_and_after for name in ("restore", "colorize", "restore+colorize", "living-photo", "svd-xt", "test-collage")}
+    assert shown == {"restore": True, "colorize": True, "restore+colorize": True, "living-photo": False, "svd-xt": False, "test-collage": False}
