@@ -1,4 +1,5 @@
 """What the engines that run a diffusers pipeline share: weights, device, memory, framing.
+(The colorizers, torch engines of the CPU queue, share the weights folder and the readiness.)
 
 The engine registry is imported by the web process, which must start without torch or
 diffusers (a web machine need not even have them). So nothing here imports them at module
