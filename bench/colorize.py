@@ -35,8 +35,7 @@ django.setup()
 
 import torch  # noqa: E402
 
-from generation.engines import ddcolor  # noqa: E402
-from generation.engines.colorize import colorize_image  # noqa: E402
+from generation.engines import colorize, ddcolor  # noqa: E402
 
 PHOTO = ROOT / "tests" / "cameraman.jpg"
 # What DDColor's own loading code passes for the published 512-pixel models.
@@ -88,15 +87,15 @@ def main() -> None:
     parameters = sum(p.numel() for p in built.parameters())
     build_seconds = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as folder:
-        ddcolor.save(built, Path(folder))
+        colorize.save(built, Path(folder))
         size_mb = sum(path.stat().st_size for path in Path(folder).iterdir()) / 1e6
         del built
         started = time.perf_counter()
-        model = ddcolor.load(Path(folder))
+        model = colorize.load(Path(folder))
         load_seconds = time.perf_counter() - started
 
     cases = photos()
-    colorize_image(cases["512×512"], model=model)  # warm-up: first-call allocations
+    colorize.colorize_image(cases["512×512"], model=model)  # warm-up: first-call allocations
     seconds: dict[str, list[float]] = {name: [] for name in cases}
     model_seconds: dict[str, list[float]] = {name: [] for name in cases}
     peaks: dict[str, list[float]] = {name: [] for name in cases}
@@ -106,7 +105,7 @@ def main() -> None:
             marks = {}
             peak_rss_reset()
             started = time.perf_counter()
-            colorize_image(photo, model=model, progress=lambda fraction, marks=marks: marks.setdefault(fraction, time.perf_counter()))
+            colorize.colorize_image(photo, model=model, progress=lambda fraction, marks=marks: marks.setdefault(fraction, time.perf_counter()))
             seconds[name].append(time.perf_counter() - started)
             model_seconds[name].append(marks[0.8] - marks[0.1])
             peaks[name].append(peak_rss_mib())

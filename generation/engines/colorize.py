@@ -22,6 +22,7 @@ Torch is imported when a worker first colorizes, never by the web process.
 from __future__ import annotations
 
 import gc
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,8 +37,13 @@ from .restore import RestoreSettings, restore_image
 from .torch_runtime import cuda_available, models_dir, readiness_for
 
 ENGINE_NAME = "colorize"
-# config.json and one of the weights files (ddcolor.WEIGHTS_NAMES, not imported here: it imports torch).
-WEIGHTS_NEEDED: tuple[str | tuple[str, ...], ...] = ("config.json", ("model.safetensors", "pytorch_model.bin"))
+# The weights folder, as the model hub's PyTorchModelHubMixin writes it: the model's constructor
+# arguments, and its tensors (safetensors looked for first).
+CONFIG_NAME = "config.json"
+WEIGHTS_NAMES = ("model.safetensors", "pytorch_model.bin")
+# Checkpoints saved before August 2023 carry the encoder's classification head, which the model
+# never used and the published code no longer builds.
+UNUSED_KEY_PREFIXES = ("encoder.arch.head_cls.",)
 # Bisection steps for the chroma of an out-of-gamut colour: it keeps within 2⁻¹⁰ of the most that fits.
 GAMUT_STEPS = 10
 # A colour fits in RGB when it comes back from RGB within this much (L*a*b* units).
@@ -58,22 +64,73 @@ _MODELS: dict[tuple[str, str], Any] = {}
 
 
 def colorize_readiness() -> Readiness:
-    return readiness_for(ENGINE_NAME, needs=WEIGHTS_NEEDED, packages=("torch",), gpu_only=False)
+    return readiness_for(ENGINE_NAME, needs=(CONFIG_NAME, WEIGHTS_NAMES), packages=("torch",), gpu_only=False)
 
 
 def load_model(folder: Path | None = None) -> Any:
     """The DDColor model of ``folder`` (the engine's weights folder by default), on the GPU when
     this worker has one, loaded once per process and never from the internet."""
-    from . import ddcolor
-
     folder = folder or models_dir(ENGINE_NAME)
     device = "cuda" if cuda_available() else "cpu"
     key = (str(folder), device)
     if key not in _MODELS:
         _MODELS.clear()
         gc.collect()
-        _MODELS[key] = ddcolor.load(folder, device=device)
+        _MODELS[key] = load(folder, device=device)
     return _MODELS[key]
+
+
+def weights_file(folder: Path) -> Path | None:
+    return next((folder / name for name in WEIGHTS_NAMES if (folder / name).is_file()), None)
+
+
+def read_state_dict(path: Path) -> dict[str, Any]:
+    """The tensors of a weights file: safetensors, or a pickle read with ``weights_only`` (no
+    code runs); a ``{"params": …}`` training checkpoint is unwrapped."""
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = load_file(path)
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(state, dict) and isinstance(state.get("params"), dict):
+            state = state["params"]
+    return {key: value for key, value in state.items() if not key.startswith(UNUSED_KEY_PREFIXES)}
+
+
+def load(folder: Path, *, device: str = "cpu") -> Any:
+    """The DDColor model in ``folder``, in evaluation mode on ``device``. Every tensor must be
+    there and nothing else (strict loading)."""
+    import torch
+
+    from .ddcolor import DDColor, DDColorConfig
+
+    config = DDColorConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text()))
+    path = weights_file(folder)
+    if path is None:
+        raise FileNotFoundError(f"no {' or '.join(WEIGHTS_NAMES)} in {folder}")
+    with torch.device("meta"):  # no time spent initialising weights about to be replaced
+        model = DDColor(config)
+    model.load_state_dict(read_state_dict(path), strict=True, assign=True)
+    return model.to(device).eval().requires_grad_(False)
+
+
+def save(model: Any, folder: Path, *, safetensors: bool = True) -> None:
+    """Write ``model`` as the model hub's mixin does: config.json and model.safetensors (or
+    pytorch_model.bin)."""
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CONFIG_NAME).write_text(json.dumps(model.config.as_dict(), indent=2))
+    state = {key: value.contiguous() for key, value in model.state_dict().items()}
+    if safetensors:
+        from safetensors.torch import save_file
+
+        save_file(state, folder / WEIGHTS_NAMES[0])
+    else:
+        torch.save(state, folder / WEIGHTS_NAMES[1])
 
 
 # --- Colour ---------------------------------------------------------------------------------

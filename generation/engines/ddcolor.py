@@ -22,27 +22,18 @@ were trained with spectral normalisation keep its three tensors (``weight_orig``
 ``weight_v``) and divide by the stored estimate of the largest singular value, as torch's
 ``spectral_norm`` does in evaluation mode.
 
-The weights folder is what the model hub's ``PyTorchModelHubMixin`` writes: ``config.json`` (the
-constructor's keyword arguments) beside ``model.safetensors`` or ``pytorch_model.bin``.
+Its weights folder is read and written by ``generation.engines.colorize`` (``load``, ``save``).
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-CONFIG_NAME = "config.json"
-SAFETENSORS_NAME = "model.safetensors"
-PYTORCH_NAME = "pytorch_model.bin"
-# Looked for in this order.
-WEIGHTS_NAMES = (SAFETENSORS_NAME, PYTORCH_NAME)
 
 ENCODERS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     # name: (blocks per stage, channels per stage)
@@ -52,9 +43,6 @@ ENCODERS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
 # ImageNet's mean and spread, by which the encoder's input is normalised.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-# Checkpoints saved before August 2023 carry the encoder's classification head, which the model
-# never used and the published code no longer builds.
-UNUSED_KEY_PREFIXES = ("encoder.arch.head_cls.",)
 
 
 @dataclass(frozen=True)
@@ -429,51 +417,3 @@ class DDColor(nn.Module):
         if self.config.do_normalize:
             out = out * self.std + self.mean
         return out
-
-
-# --- The weights folder ---------------------------------------------------------------------
-
-def weights_file(folder: Path) -> Path | None:
-    """The weights file in ``folder`` (safetensors first), or None."""
-    return next((folder / name for name in WEIGHTS_NAMES if (folder / name).is_file()), None)
-
-
-def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a weights file: safetensors, or a pickle read with ``weights_only`` (no
-    code runs); a ``{"params": …}`` training checkpoint is unwrapped."""
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        state = load_file(path)
-    else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(state, dict) and isinstance(state.get("params"), dict):
-            state = state["params"]
-    return {key: value for key, value in state.items() if not key.startswith(UNUSED_KEY_PREFIXES)}
-
-
-def load(folder: Path, *, device: str = "cpu") -> DDColor:
-    """The model in ``folder`` (config.json and its weights), in evaluation mode on ``device``.
-    Every tensor must be there and nothing else (strict loading)."""
-    config = DDColorConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text()))
-    path = weights_file(folder)
-    if path is None:
-        raise FileNotFoundError(f"no {' or '.join(WEIGHTS_NAMES)} in {folder}")
-    with torch.device("meta"):
-        model = DDColor(config)
-    model.load_state_dict(load_state_dict(path), strict=True, assign=True)
-    return model.to(device).eval().requires_grad_(False)
-
-
-def save(model: DDColor, folder: Path, *, safetensors: bool = True) -> None:
-    """Write ``model`` as the model hub's mixin does: config.json and model.safetensors (or
-    pytorch_model.bin)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / CONFIG_NAME).write_text(json.dumps(model.config.as_dict(), indent=2))
-    state = {key: value.contiguous() for key, value in model.state_dict().items()}
-    if safetensors:
-        from safetensors.torch import save_file
-
-        save_file(state, folder / SAFETENSORS_NAME)
-    else:
-        torch.save(state, folder / PYTORCH_NAME)

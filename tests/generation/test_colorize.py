@@ -63,7 +63,7 @@ def tiny_model(seed=0) -> ddcolor.DDColor:
 @pytest.fixture(scope="module")
 def tiny_models_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
-    ddcolor.save(tiny_model(), folder / "colorize")
+    colorize.save(tiny_model(), folder / "colorize")
     return folder
 
 
@@ -99,7 +99,7 @@ def render(engine_name, image: Image.Image, progress=lambda fraction: None) -> I
 @pytest.mark.parametrize("safetensors, weights", [(True, "model.safetensors"), (False, "pytorch_model.bin")])
 def test_the_weights_folder_round_trips_every_tensor_with_strict_loading(tmp_path, safetensors, weights):
     model = tiny_model(seed=3)
-    ddcolor.save(model, tmp_path, safetensors=safetensors)
+    colorize.save(model, tmp_path, safetensors=safetensors)
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["config.json", weights])
     loaded = colorize.load_model(tmp_path)
     colorize._MODELS.clear()
@@ -118,7 +118,7 @@ def test_a_training_checkpoint_with_the_old_classification_head_loads_too(tmp_pa
     state = model.state_dict() | {"encoder.arch.head_cls.weight": torch.zeros(4, 32), "encoder.arch.head_cls.bias": torch.zeros(4)}
     (tmp_path / "config.json").write_text(json.dumps(TINY))
     torch.save({"params": state}, tmp_path / "pytorch_model.bin")
-    assert torch.equal(ddcolor.load(tmp_path).decoder.color_decoder.query_feat.weight, model.decoder.color_decoder.query_feat.weight)
+    assert torch.equal(colorize.load(tmp_path).decoder.color_decoder.query_feat.weight, model.decoder.color_decoder.query_feat.weight)
 
 
 def test_a_tensor_missing_from_the_weights_is_refused(tmp_path):
@@ -128,7 +128,7 @@ def test_a_tensor_missing_from_the_weights_is_refused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(TINY))
     torch.save(state, tmp_path / "pytorch_model.bin")
     with pytest.raises(RuntimeError, match="Missing key.*refine_net.0.0.weight_u"):
-        ddcolor.load(tmp_path)
+        colorize.load(tmp_path)
 
 
 def test_the_paper_architecture_has_the_published_checkpoint_s_tensors():
@@ -226,8 +226,8 @@ def test_a_one_channel_and_a_three_channel_grey_photo_give_the_same_colours(tiny
 
 def test_the_model_is_loaded_once_per_process(tiny_weights, monkeypatch):
     loads = []
-    original = ddcolor.load
-    monkeypatch.setattr(ddcolor, "load", lambda *args, **kwargs: loads.append(args) or original(*args, **kwargs))
+    original = colorize.load
+    monkeypatch.setattr(colorize, "load", lambda *args, **kwargs: loads.append(args) or original(*args, **kwargs))
     image = Image.open(CAMERAMAN).resize((256, 256))
     first, second = render("colorize", image), render("colorize", image)
     assert len(loads) == 1
@@ -350,7 +350,7 @@ def test_engines_download_puts_the_hub_s_files_where_the_engine_reads_them(setti
 
     def snapshot_download(*, repo_id, local_dir):
         asked.append(repo_id)
-        ddcolor.save(tiny_model(), local_dir, safetensors=False)
+        colorize.save(tiny_model(), local_dir, safetensors=False)
         return str(local_dir)
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
