@@ -40,6 +40,7 @@ ENCODERS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "convnext-t": ((3, 3, 9, 3), (96, 192, 384, 768)),
     "convnext-l": ((3, 3, 27, 3), (192, 384, 768, 1536)),
 }
+INFERENCE_SIZE = 512
 # ImageNet's mean and spread, by which the encoder's input is normalised.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -48,13 +49,15 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 @dataclass(frozen=True)
 class DDColorConfig:
     """The keys of ``config.json``, as the published code's constructor names them, with its
-    defaults. The last five are ours, for small models in tests: the published models leave
+    defaults (but ``input_size``). The last five are ours, for small models in tests: the published models leave
     them unset and get the published architecture."""
 
     encoder_name: str = "convnext-l"
     decoder_name: str = "MultiScaleColorDecoder"
     num_input_channels: int = 3
-    input_size: tuple[int, int] = (256, 256)
+    # The published constructor's default, (256, 256), only sized a trial pass; DDColor's own
+    # inference colorizes at 512 whatever the config says, and so do we unless it is set.
+    input_size: tuple[int, int] | None = None
     nf: int = 512
     num_output_channels: int = 3
     last_norm: str = "Weight"
@@ -89,7 +92,7 @@ class DDColorConfig:
         """For ``config.json``: our own keys only when set, so a published-size config reads as
         the published ones do."""
         values = {key: list(value) if isinstance(value, tuple) else value for key, value in dataclasses.asdict(self).items()}
-        for key in ("encoder_depths", "encoder_dims"):
+        for key in ("input_size", "encoder_depths", "encoder_dims"):
             if values[key] is None:
                 del values[key]
         return values
@@ -105,7 +108,7 @@ class DDColorConfig:
     @property
     def size(self) -> int:
         """The square side the model colorizes at."""
-        return int(self.input_size[0])
+        return int(self.input_size[0]) if self.input_size else INFERENCE_SIZE
 
 
 # --- Layers ---------------------------------------------------------------------------------

@@ -368,3 +368,8 @@ def test_the_photo_made_over_is_shown_against_the_photo_and_nothing_else_is(sett
     settings.GENERATION_EXTRA_ENGINES = ["tests.engines.CollageEngine"]  # three photos in, four images out
     shown = {name: get_engine(name).before_and_after for name in ("restore", "colorize", "restore+colorize", "living-photo", "svd-xt", "test-collage")}
     assert shown == {"restore": True, "colorize": True, "restore+colorize": True, "living-photo": False, "svd-xt": False, "test-collage": False}
+
+
+def test_a_config_without_an_input_size_colorizes_at_512_as_ddcolor_s_own_inference_does():
+    assert ddcolor.DDColorConfig.from_dict({k: v for k, v in PAPER.items() if k != "input_size"}).size == 512
+    assert ddcolor.DDColorConfig.from_dict(TINY).size == 64
