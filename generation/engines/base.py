@@ -183,8 +183,10 @@ class Engine(abc.ABC):
     # Seconds a job of this engine may run before the worker stops it (soft limit).
     time_limit: int = 600
     # The model hub repository `manage.py engines download` fetches the weights from; empty
-    # for an engine that needs no weights.
+    # for an engine that needs no weights. They go to <GENERATION_MODELS_DIR>/<weights_folder>,
+    # the engine's name unless it uses another engine's weights.
     weights_repo: str = ""
+    weights_folder: str = ""
 
     def readiness(self) -> Readiness:
         return Readiness(True)

@@ -94,7 +94,8 @@ def read_state_dict(path: Path) -> dict[str, Any]:
 
         state = load_file(path)
     else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        # Memory-mapped: the worker processes of one machine share the file's pages.
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         if isinstance(state, dict) and isinstance(state.get("params"), dict):
             state = state["params"]
     return {key: value for key, value in state.items() if not key.startswith(UNUSED_KEY_PREFIXES)}
@@ -229,6 +230,7 @@ class RestoreColorizeEngine(ImageEngine):
     settings_class = RestoreSettings
     makes = (IMAGE, POSTER)
     time_limit = 300
+    weights_repo, weights_folder = ColorizeEngine.weights_repo, ENGINE_NAME
 
     def readiness(self) -> Readiness:
         return colorize_readiness()

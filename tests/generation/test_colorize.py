@@ -341,7 +341,8 @@ def test_the_restore_command_without_weights_fails_in_one_line(tmp_path, name):
     assert not (tmp_path / "out.png").exists()
 
 
-def test_engines_download_puts_the_hub_s_files_where_the_engine_reads_them(settings, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("name", ["colorize", "restore+colorize"])
+def test_engines_download_puts_the_hub_s_files_where_the_engine_reads_them(settings, tmp_path, monkeypatch, capsys, name):
     """The model hub's snapshot of piddnad/ddcolor_paper is config.json and pytorch_model.bin;
     a stand-in for snapshot_download writes the tiny model that way."""
     import huggingface_hub
@@ -349,17 +350,17 @@ def test_engines_download_puts_the_hub_s_files_where_the_engine_reads_them(setti
     asked = []
 
     def snapshot_download(*, repo_id, local_dir):
-        asked.append(repo_id)
+        asked.append((repo_id, local_dir))
         colorize.save(tiny_model(), local_dir, safetensors=False)
         return str(local_dir)
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
     settings.GENERATION_MODELS_DIR = tmp_path
     colorize._MODELS.clear()
-    call_command("engines", "download", "colorize")
-    assert asked == ["piddnad/ddcolor_paper"]
-    assert capsys.readouterr().out.splitlines()[-1] == "colorize: ready"
-    assert get_engine("restore+colorize").readiness().ready
+    call_command("engines", "download", name)
+    assert asked == [("piddnad/ddcolor_paper", tmp_path / "colorize")]
+    assert capsys.readouterr().out.splitlines()[-1] == f"{name}: ready"
+    assert get_engine("colorize").readiness().ready and get_engine("restore+colorize").readiness().ready
     assert colorize.load_model().config == ddcolor.DDColorConfig.from_dict(TINY)
     colorize._MODELS.clear()
 
