@@ -41,7 +41,7 @@ from generation.engines.restore import restore_image  # noqa: E402
 PHOTOS = [ROOT / "tests" / "cat.jpg", ROOT / "tests" / "person.jpg"]
 # Held out: a grey photo never used for choosing the engine's constants; its rows say whether
 # they carry over to a photo they were not tuned on.
-HELD_OUT = [ROOT / "bench" / "photos" / "cameraman.jpg"]
+HELD_OUT = [ROOT / "tests" / "cameraman.jpg"]
 
 
 def load(path: Path, side: int | None = None) -> np.ndarray:

@@ -8,7 +8,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.media import private_file_response
-from generation.engines import ANIMATION, POSTER, VIDEO, EngineError
+from generation.engines import ANIMATION, POSTER, VIDEO, EngineError, UnknownEngine, get_engine
 from generation.selectors import queue_position
 from shop.selectors import credit_balance, launch_mode_active, plan_for
 from shop.services.credits import NoCreditsLeft
@@ -241,4 +241,13 @@ def _status_context(request, creation):
         "job": job,
         "queue_position": queue_position(job=job) if job else None,
         "is_owner": request.user.pk == creation.owner_id,
+        # A restored or colorized photo is shown against the photo (a before/after slider).
+        "compare": job is not None and _before_and_after(job.engine),
     }
+
+
+def _before_and_after(engine_name: str) -> bool:
+    try:
+        return get_engine(engine_name).before_and_after
+    except UnknownEngine:  # an engine since removed
+        return False

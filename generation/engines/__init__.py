@@ -27,12 +27,15 @@ from .base import (
     VideoEngine,
 )
 from .cogvideox_i2v import CogVideoXI2VEngine
+from .colorize import ColorizeEngine, RestoreColorizeEngine
 from .living_photo import LivingPhotoEngine
 from .restore import RestoreEngine
 from .svd_xt import SvdXtEngine
 
 # living-photo first: it is the default, and it runs anywhere.
-_BUILT_IN: tuple[Engine, ...] = (LivingPhotoEngine(), RestoreEngine(), SvdXtEngine(), CogVideoXI2VEngine())
+_BUILT_IN: tuple[Engine, ...] = (
+    LivingPhotoEngine(), RestoreEngine(), ColorizeEngine(), RestoreColorizeEngine(), SvdXtEngine(), CogVideoXI2VEngine(),
+)
 
 
 class UnknownEngine(EngineError):

@@ -183,11 +183,19 @@ class Engine(abc.ABC):
     # Seconds a job of this engine may run before the worker stops it (soft limit).
     time_limit: int = 600
     # The model hub repository `manage.py engines download` fetches the weights from; empty
-    # for an engine that needs no weights.
+    # for an engine that needs no weights. They go to <GENERATION_MODELS_DIR>/<weights_folder>,
+    # the engine's name unless it uses another engine's weights.
     weights_repo: str = ""
+    weights_folder: str = ""
 
     def readiness(self) -> Readiness:
         return Readiness(True)
+
+    @property
+    def before_and_after(self) -> bool:
+        """Whether what it makes is the photo itself made over (restored, colorized), to be
+        shown against the photo: one photo in, one image out."""
+        return False
 
     def settings(self, params: dict[str, Any]) -> EngineSettings:
         return self.settings_class.from_params(params)
@@ -228,6 +236,10 @@ class ImageEngine(Engine):
     makes: tuple[str, ...] = (IMAGE,)
     settings_class = EngineSettings
     image_format = "PNG"
+
+    @property
+    def before_and_after(self) -> bool:
+        return self.photos == (1, 1) and self.makes.count(IMAGE) == 1
 
     @abc.abstractmethod
     def render_images(

@@ -1,4 +1,5 @@
 """What the engines that run a diffusers pipeline share: weights, device, memory, framing.
+(The colorizers, torch engines of the CPU queue, share the weights folder and the readiness.)
 
 The engine registry is imported by the web process, which must start without torch or
 diffusers (a web machine need not even have them). So nothing here imports them at module
@@ -122,17 +123,28 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def readiness_for(engine_name: str, *, needs: tuple[str, ...] = ("model_index.json",)) -> Readiness:
-    """Whether a diffusers engine can run in this process, and if not, what to do about it.
+def readiness_for(
+    engine_name: str,
+    *,
+    needs: tuple[str | tuple[str, ...], ...] = ("model_index.json",),
+    packages: tuple[str, ...] | None = None,
+    gpu_only: bool = True,
+) -> Readiness:
+    """Whether a torch engine can run in this process, and if not, what to do about it.
 
-    The cheap checks come first, so a web process without the GPU packages or the weights
-    answers without importing torch."""
-    if any(importlib.util.find_spec(package) is None for package in GPU_PACKAGES):
-        return Readiness(False, "the GPU packages are not installed (pip install -r requirements-gpu.txt)")
+    ``needs`` are the files its weights folder must hold (a tuple among them: any one of those),
+    ``packages`` what it imports (GPU_PACKAGES by default); an engine that is not ``gpu_only``
+    runs on the CPU too. The cheap checks come first, so a web process without the packages or
+    the weights answers without importing torch."""
+    wanted = GPU_PACKAGES if packages is None else packages
+    missing = [package for package in wanted if importlib.util.find_spec(package) is None]
+    if missing:
+        what = "the GPU packages are" if packages is None else f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'}"
+        return Readiness(False, f"{what} not installed (pip install -r requirements-gpu.txt)")
     folder = models_dir(engine_name)
-    if not all((folder / name).is_file() for name in needs):
+    if not all(any((folder / name).is_file() for name in ((need,) if isinstance(need, str) else need)) for need in needs):
         return Readiness(False, f"no weights in {folder}; run `manage.py engines download {engine_name}`")
-    if not django_settings.GENERATION_ALLOW_CPU and not cuda_available():
+    if gpu_only and not django_settings.GENERATION_ALLOW_CPU and not cuda_available():
         return Readiness(False, "no CUDA GPU on this worker")
     return Readiness(True)
 

@@ -223,11 +223,14 @@ def test_a_worker_s_own_reason_is_shown_when_it_cannot_run_an_engine(db, setting
         services.job_settings(engine="svd-xt", params={}, limits=JobLimits(gpu_engines=True))
 
 
-def test_engines_report_records_this_process_for_its_queues(db):
+def test_engines_report_records_this_process_for_its_queues(db, settings, tmp_path):
     from generation.models import EngineReport
 
+    settings.GENERATION_MODELS_DIR = tmp_path  # no weights: the colorizers cannot run here
     services.engines_report(worker="cpu@box:7", queues={"cpu"})
-    assert list(EngineReport.objects.values_list("engine", "ready")) == [("living-photo", True), ("restore", True)]
+    assert list(EngineReport.objects.order_by("pk").values_list("engine", "ready")) == [
+        ("living-photo", True), ("restore", True), ("colorize", False), ("restore+colorize", False),
+    ]
 
 
 def test_a_job_is_held_to_its_own_engine_s_time_limit_not_its_queue_s(queued_job, settings):

@@ -53,7 +53,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         if not engine.weights_repo:
             raise CommandError(f"{engine.name} needs no weights.")
-        folder = models_dir(engine.name)
+        folder = models_dir(engine.weights_folder or engine.name)
         self.stdout.write(f"Downloading {engine.weights_repo} into {folder} …")
         try:
             snapshot_download(repo_id=engine.weights_repo, local_dir=folder)

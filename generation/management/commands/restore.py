@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("photo", type=Path)
         parser.add_argument("-o", "--output", type=Path, required=True)
-        parser.add_argument("--engine", default="restore", help="An image engine: restore (more to come).")
+        parser.add_argument("--engine", default="restore", help="An image engine: restore, colorize or restore+colorize.")
         parser.add_argument("--upscale", type=int, choices=[1, 2], default=1)
         parser.add_argument("--seed", type=int, default=0)
 
