@@ -363,7 +363,7 @@ def draw_ribbon(rgb: np.ndarray) -> np.ndarray:
     """A black satin mourning ribbon across both top corners, as a Korean memorial portrait's
     frame has: a band crossing each corner at 45°, with a soft sheen along it."""
     height, width = rgb.shape[:2]
-    near, band = 0.10 * width, 0.085 * width  # where the band starts from the corner, how wide it is (along an edge)
+    near, band = 0.08 * width, 0.12 * width  # where the band starts from the corner, how wide it is (along an edge)
     far = near + band
     out = rgb
     for corner_x, direction in ((0.0, 1.0), (float(width), -1.0)):
