@@ -227,7 +227,7 @@ def test_engines_report_records_this_process_for_its_queues(db):
     from generation.models import EngineReport
 
     services.engines_report(worker="cpu@box:7", queues={"cpu"})
-    assert list(EngineReport.objects.values_list("engine", "ready")) == [("living-photo", True), ("restore", True)]
+    assert list(EngineReport.objects.values_list("engine", "ready")) == [("living-photo", True), ("memorial-portrait", True), ("restore", True)]
 
 
 def test_a_job_is_held_to_its_own_engine_s_time_limit_not_its_queue_s(queued_job, settings):
