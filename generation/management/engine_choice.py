@@ -23,11 +23,13 @@ def engine_for_command(name: str, kind: type[Engine], *, wrong_kind: str) -> Eng
 
 
 def image_format_for(output: Path) -> str:
-    """PNG or JPEG, by ``output``'s extension."""
-    try:
-        return IMAGE_FORMATS[output.suffix.lower()]
-    except KeyError:
-        raise CommandError("OUT must end in .png, .jpg or .jpeg.") from None
+    """PNG or JPEG, by ``output``'s extension; checked before anything is rendered, with the
+    folder it goes in."""
+    if output.suffix.lower() not in IMAGE_FORMATS:
+        raise CommandError("OUT must end in .png, .jpg or .jpeg.")
+    if not output.absolute().parent.is_dir():
+        raise CommandError(f"No such folder: {output.absolute().parent}")
+    return IMAGE_FORMATS[output.suffix.lower()]
 
 
 def photo_for_command(path: Path) -> Image.Image:
@@ -45,6 +47,9 @@ def image_save(image: Image.Image, output: Path) -> str:
     """Write ``image`` to ``output`` as its extension says; a line saying what was written."""
     image_format = image_format_for(output)
     options = {"quality": 92, "optimize": True, "progressive": True} if image_format == "JPEG" else {}
-    image.convert("RGB").save(output, image_format, **options)
+    try:
+        image.convert("RGB").save(output, image_format, **options)
+    except OSError as error:
+        raise CommandError(f"Cannot write {output}: {error.strerror or error}") from None
     return f"Wrote {output} ({image.width}×{image.height}, {image_format})"
 

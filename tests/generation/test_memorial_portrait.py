@@ -222,6 +222,7 @@ def test_the_portrait_command_writes_each_candidate_and_refuses_bad_input_in_one
         ((str(PERSON_PHOTO), "-o", str(out), "--count", "9"), "CommandError: Candidates must be between 1 and 4."),
         ((str(PERSON_PHOTO), "-o", str(out), "--backdrop", "pink"), "CommandError: Backdrop must be one of grey, blue, brown, white."),
         ((str(PERSON_PHOTO), "-o", str(tmp_path / "x.gif")), "CommandError: OUT must end in .png, .jpg or .jpeg."),
+        ((str(PERSON_PHOTO), "-o", str(tmp_path / "nowhere" / "x.png")), f"CommandError: No such folder: {tmp_path / 'nowhere'}"),
         ((str(PERSON_PHOTO), "-o", str(out), "--engine", "living-photo"), "CommandError: Engine living-photo makes videos; use `manage.py animate`."),
     ]:
         result = run_manage("portrait", *args)
