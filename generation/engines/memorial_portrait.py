@@ -362,20 +362,19 @@ def _polygon_coverage(size: tuple[int, int], polygons: list[np.ndarray]) -> np.n
 def draw_ribbon(rgb: np.ndarray) -> np.ndarray:
     """A black satin mourning ribbon across both top corners, as a Korean memorial portrait's
     frame has: a band crossing each corner at 45°, with a soft sheen along it."""
-    height, width = rgb.shape[:2]
-    near, band = 0.08 * width, 0.12 * width  # where the band starts from the corner, how wide it is (along an edge)
+    width = rgb.shape[1]
+    near, band = 0.08 * width, 0.12 * width  # where the band starts from the corner, and its width, along an edge
     far = near + band
-    out = rgb
-    for corner_x, direction in ((0.0, 1.0), (float(width), -1.0)):
-        polygon = np.array([
-            (corner_x + direction * near, 0), (corner_x + direction * far, 0), (corner_x, far), (corner_x, near),
-        ], np.float32)
-        coverage = _polygon_coverage((width, height), [polygon])
-        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-        across = (np.abs(xs - corner_x) + ys - near) / band  # 0 at the band's inner edge, 1 at its outer
-        sheen = np.exp(-(((across - 0.4) / 0.18) ** 2))
-        satin = 14 + 34 * sheen
-        out = out * (1 - coverage[..., None]) + satin[..., None] * coverage[..., None]
+    side = min(math.ceil(far) + 1, width // 2)  # the band lies in the corner's square of this side
+    out = rgb.copy()
+    ys, xs = np.mgrid[0:side, 0:side].astype(np.float32)  # from the corner, along the top and the side
+    across = (xs + ys - near) / band  # 0 at the band's inner edge, 1 at its outer
+    satin = 14 + 34 * np.exp(-(((across - 0.4) / 0.18) ** 2))  # dark, with a sheen along the band
+    polygon = np.array([(near, 0), (far, 0), (0, far), (0, near)], np.float32)
+    coverage = _polygon_coverage((side, side), [polygon])[..., None]
+    for columns, mirrored in ((slice(0, side), False), (slice(width - side, width), True)):
+        cover, sheen = (coverage[:, ::-1], satin[:, ::-1]) if mirrored else (coverage, satin)
+        out[:side, columns] = out[:side, columns] * (1 - cover) + sheen[..., None] * cover
     return out
 
 
