@@ -227,3 +227,14 @@ def test_the_portrait_command_writes_each_candidate_and_refuses_bad_input_in_one
     ]:
         result = run_manage("portrait", *args)
         assert result.returncode == 1 and result.stderr.strip().splitlines() == [reason], result.stderr
+
+
+@pytest.mark.django_db
+def test_a_plan_s_height_limit_is_a_video_s_and_a_free_portrait_is_made_for_print():
+    from generation.limits import JobLimits
+    from generation.services import job_settings
+
+    free = JobLimits()
+    assert job_settings(engine="memorial-portrait", params={}, limits=free).size == (1200, 1500)
+    with pytest.raises(InvalidSettings):
+        job_settings(engine="living-photo", params={"height": 1080}, limits=free)
