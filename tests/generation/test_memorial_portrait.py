@@ -183,8 +183,10 @@ def test_a_portrait_is_made_as_a_job_from_the_upload_form(owner_client):
     assert response.status_code == 302, response.context["form"].errors
     from studio.models import Creation
 
-    job = run_job(Creation.objects.get().job_id)
+    creation = Creation.objects.get()
+    job = run_job(creation.job_id)
     assert job.state == "succeeded", job.error_detail
+    assert "<dd>3:4</dd>" in owner_client.get(creation.get_absolute_url()).content.decode()  # the portrait's shape, not the form's frame
     outputs = list(job.outputs.order_by("position"))
     assert [(o.kind, o.width, o.height, o.extension) for o in outputs] == [
         ("image", 1125, 1500, "png"), ("image", 1125, 1500, "png"), ("poster", 1125, 1500, "jpg"),
