@@ -142,14 +142,13 @@ def roll_of(face: Face) -> float:
     return float(np.clip(math.degrees(math.atan2(ry - ly, rx - lx)), -MAX_ROLL, MAX_ROLL))
 
 
-def composition(face: Face, size: tuple[int, int], *, roll: float | None = None) -> np.ndarray:
+def composition(face: Face, size: tuple[int, int]) -> np.ndarray:
     """The 2×3 affine map from the photo's pixels to the portrait's (``size``, width × height):
-    turned about the eyes by ``roll`` (by default, as measured) so that they are level, the face
-    FACE_WIDTH of the portrait's width, centred across, the eyes on the upper third line."""
+    turned about the eyes so that they are level, the face FACE_WIDTH of the portrait's width,
+    centred across, the eyes on the upper third line."""
     width, height = size
-    roll = roll_of(face) if roll is None else roll
     eyes = tuple(np.mean(face.eyes, axis=0)) if len(face.eyes) == 2 else (face.centre[0], face.eye_line)
-    affine = cv2.getRotationMatrix2D((float(eyes[0]), float(eyes[1])), roll, FACE_WIDTH * width / face.w)
+    affine = cv2.getRotationMatrix2D((float(eyes[0]), float(eyes[1])), roll_of(face), FACE_WIDTH * width / face.w)
     centre_x = affine[0] @ (*face.centre, 1.0)
     eye_y = affine[1] @ (*eyes, 1.0)
     affine[0, 2] += width / 2 - centre_x
@@ -259,14 +258,13 @@ def hard_matte(person: np.ndarray, layout: Layout, inside: np.ndarray, seed: int
     cv2.setRNGSeed(seed)  # GrabCut's colour models start from k-means on OpenCV's RNG
     cv2.grabCut(small, mask, None, np.zeros((1, 65)), np.zeros((1, 65)), 5, cv2.GC_INIT_WITH_MASK)
     hard = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
-    count, labels = cv2.connectedComponents(hard)
+    _count, labels = cv2.connectedComponents(hard)
     cx, cy = (round(v * factor) for v in layout.centre)
     hard = (labels == labels[min(cy, small_size[1] - 1), min(cx, small_size[0] - 1)]).astype(np.uint8)
-    # Holes: what the background reaches from the portrait's edge is background; the rest is the person.
-    outside = np.zeros((small_size[1] + 2, small_size[0] + 2), np.uint8)
-    flooded = (1 - hard).copy()
-    cv2.floodFill(flooded, outside, (0, 0), 2)
-    hard[flooded == 1] = 1
+    # Holes: background that reaches the portrait's edge is background; the rest is the person.
+    _count, pieces = cv2.connectedComponents(1 - hard)
+    edge_pieces = np.unique(np.concatenate([pieces[0], pieces[-1], pieces[:, 0], pieces[:, -1]]))
+    hard[~np.isin(pieces, edge_pieces)] = 1
     return cv2.resize(hard.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
 
 
