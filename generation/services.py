@@ -32,7 +32,7 @@ from PIL import Image
 from core.storage import files_delete_on_commit
 
 from . import media
-from .engines import Engine, EngineError, EngineNotReady, EngineSettings, InvalidSettings, Readiness, all_engines, get_engine
+from .engines import VIDEO, Engine, EngineError, EngineNotReady, EngineSettings, InvalidSettings, Readiness, all_engines, get_engine
 from .limits import JobLimits
 from .messaging import dispatch, time_limit_errors, waiting_messages
 from .models import EngineReport, Job, JobInput, JobOutput, WorkerHeartbeat
@@ -119,7 +119,8 @@ def job_settings(*, engine: str, params: dict, limits: JobLimits = JobLimits(), 
     if not readiness.ready:
         raise EngineNotReady(gettext("%(engine)s is not available right now: %(reason)s") % {"engine": chosen.label, "reason": readiness.reason})
     render_settings = chosen.settings(params)
-    if render_settings.height > limits.max_height:
+    # The plan's height is a video's (Plan.max_height): a still is made as tall as it is printed.
+    if VIDEO in chosen.makes and render_settings.height > limits.max_height:
         raise InvalidSettings(
             gettext("Your plan makes videos up to %(height)dp; taller ones come with Premium.") % {"height": limits.max_height}, field="height"
         )

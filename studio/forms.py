@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.validators import validate_single_line
 from generation.engines import VIDEO, EngineError, EngineNotReady, InvalidSettings, RenderSettings, UnknownEngine, all_engines, get_engine
+from generation.engines.memorial_portrait import BACKDROP_LABELS, SHAPE_LABELS, TONE_LABELS, MemorialPortraitSettings
 from generation.limits import JobLimits
 from generation.photos import ACCEPTED, NormalizedPhoto, PhotoRejected, PhotoTooLarge, photo_max_bytes, photo_normalize
 from generation.services import engine_availability
@@ -16,7 +17,7 @@ LIMITS = RenderSettings.LIMITS
 # The form field that sets each knob an engine may take (its settings class's FORM_KNOBS).
 FIELD_FOR_KNOB = {
     "aspect": "aspect_ratio", "height": "height", "motion": "motion", "seconds": "seconds", "fps": "fps", "loop": "loop", "prompt": "prompt",
-    "subject": "subject",
+    "subject": "subject", "shape": "shape", "backdrop": "backdrop", "tone": "tone", "ribbon": "ribbon", "frame": "frame", "count": "count",
 }
 
 
@@ -91,6 +92,18 @@ class CreationForm(forms.Form):
         label=_("Describe the motion"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Leave empty for a gentle, natural default."),
     )
+
+    # A memorial portrait's knobs.
+    shape = forms.ChoiceField(label=_("Portrait shape"), choices=list(SHAPE_LABELS.items()), initial=MemorialPortraitSettings.shape, required=False)
+    backdrop = forms.ChoiceField(label=_("Backdrop"), choices=list(BACKDROP_LABELS.items()), initial=MemorialPortraitSettings.backdrop, required=False)
+    tone = forms.ChoiceField(label=_("Tone"), choices=list(TONE_LABELS.items()), initial=MemorialPortraitSettings.tone, required=False)
+    count = forms.TypedChoiceField(
+        label=_("Portraits to choose from"), coerce=int, initial=MemorialPortraitSettings.count, required=False, empty_value=None,
+        choices=[(number, str(number)) for number in range(1, int(MemorialPortraitSettings.LIMITS["count"][1]) + 1)],
+        help_text=_("The backdrop you chose first, then the others."),
+    )
+    ribbon = forms.BooleanField(label=_("Mourning ribbon"), required=False, help_text=_("A black ribbon across the top corners."))
+    frame = forms.BooleanField(label=_("Frame line"), required=False, help_text=_("A thin dark line inside the border."))
 
     # The point a person picked in the photo ("x,y" as fractions of its width and height), set
     # by the page's face picker; empty lets the engine find the subject.

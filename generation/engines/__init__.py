@@ -29,12 +29,14 @@ from .base import (
 from .cogvideox_i2v import CogVideoXI2VEngine
 from .colorize import ColorizeEngine, RestoreColorizeEngine
 from .living_photo import LivingPhotoEngine
+from .memorial_portrait import MemorialPortraitEngine
 from .restore import RestoreEngine
 from .svd_xt import SvdXtEngine
 
 # living-photo first: it is the default, and it runs anywhere.
 _BUILT_IN: tuple[Engine, ...] = (
-    LivingPhotoEngine(), RestoreEngine(), ColorizeEngine(), RestoreColorizeEngine(), SvdXtEngine(), CogVideoXI2VEngine(),
+    LivingPhotoEngine(), RestoreEngine(), ColorizeEngine(), RestoreColorizeEngine(), MemorialPortraitEngine(), SvdXtEngine(),
+    CogVideoXI2VEngine(),
 )
 
 

@@ -229,7 +229,7 @@ def test_engines_report_records_this_process_for_its_queues(db, settings, tmp_pa
     settings.GENERATION_MODELS_DIR = tmp_path  # no weights: the colorizers cannot run here
     services.engines_report(worker="cpu@box:7", queues={"cpu"})
     assert list(EngineReport.objects.order_by("pk").values_list("engine", "ready")) == [
-        ("living-photo", True), ("restore", True), ("colorize", False), ("restore+colorize", False),
+        ("living-photo", True), ("restore", True), ("colorize", False), ("restore+colorize", False), ("memorial-portrait", True),
     ]
 
 

@@ -116,8 +116,8 @@ def test_a_started_worker_says_which_engines_it_can_run(celery_worker_process):
     assert report.ready and str(celery_worker_process.pid) not in report.worker  # the pool process, not the parent
     # It serves the cpu queue only: it reports the CPU engines, no GPU one.
     wait_for(lambda: EngineReport.objects.filter(engine="restore").exists(), timeout=30, what="the worker's report on restore")
-    wait_for(lambda: EngineReport.objects.filter(engine="restore+colorize").exists(), timeout=30, what="the worker's report on restore+colorize")
-    assert set(EngineReport.objects.values_list("engine", flat=True)) == {"living-photo", "restore", "colorize", "restore+colorize"}
+    wait_for(lambda: EngineReport.objects.filter(engine="memorial-portrait").exists(), timeout=30, what="the worker's report on memorial-portrait")
+    assert set(EngineReport.objects.values_list("engine", flat=True)) == {"living-photo", "restore", "colorize", "restore+colorize", "memorial-portrait"}
 
 
 def test_a_worker_process_builds_my_data_export_and_only_i_can_download_it(celery_worker_process, client, user, other_user):

@@ -1,13 +1,9 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from PIL import Image
 
 from generation.engines import EngineError, ImageEngine
-from generation.management.engine_choice import engine_for_command
-from generation.photos import PhotoRejected, photo_normalize
-
-FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+from generation.management.engine_choice import engine_for_command, image_format_for, image_save, photo_for_command
 
 
 class Command(BaseCommand):
@@ -23,20 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args, photo, output, engine, upscale, seed, **options):
-        image_format = FORMATS.get(output.suffix.lower())
-        if image_format is None:
-            raise CommandError("OUT must end in .png, .jpg or .jpeg.")
+        image_format_for(output)
         try:
             chosen = engine_for_command(engine, ImageEngine, wrong_kind="Engine {engine} makes videos; use `manage.py animate`.")
             render_settings = chosen.settings({"upscale": upscale, "seed": seed})
-            with photo.open("rb") as handle:
-                source = photo_normalize(handle).image
+            source = photo_for_command(photo)
             (restored, *_rest) = chosen.render_images([source], render_settings, lambda fraction: None)
-        except FileNotFoundError:
-            raise CommandError(f"No such file: {photo}") from None
-        except (EngineError, PhotoRejected) as error:
+        except EngineError as error:
             raise CommandError(str(error)) from None
-        options = {"quality": 92, "optimize": True, "progressive": True} if image_format == "JPEG" else {}
-        restored.convert("RGB").save(output, image_format, **options)
-        with Image.open(output) as written:
-            self.stdout.write(f"Wrote {output} ({written.width}×{written.height}, {image_format})")
+        self.stdout.write(image_save(restored, output))
