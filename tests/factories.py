@@ -73,8 +73,8 @@ def finished_job_make(*, owner, engine: str = "memorial-portrait", kinds: Iterab
             name, content = f"renders/{job.pk}/video-{position}.mp4", b"\x00\x00\x00\x18ftypmp42"
         else:
             buffer = io.BytesIO()
-            Image.new("RGB", (160, 200), (120 + 40 * position % 120, 110, 100)).save(buffer, "JPEG")
+            Image.new("RGB", (320, 400), (120 + 40 * position % 120, 110, 100)).save(buffer, "JPEG")
             name, content = f"renders/{job.pk}/{kind}-{position}.jpg", buffer.getvalue()
         stored = default_storage.save(name, ContentFile(content))
-        output_row(kind, name=stored, job=job, position=position, width=160, height=200).save()
+        output_row(kind, name=stored, job=job, position=position, width=320, height=400).save()
     return job
