@@ -6,9 +6,11 @@ class MemorialsConfig(AppConfig):
     verbose_name = "Memorials"
 
     def ready(self):
+        from accounts.signals import account_exporting
         from generation.models import Job
         from generation.signals import job_finished
 
+        from .selectors import account_memorials_export
         from .services import memorial_living_video_attach
 
         def attach_the_video(sender, job_id, state, **kwargs):
@@ -16,3 +18,6 @@ class MemorialsConfig(AppConfig):
                 memorial_living_video_attach(job_id=job_id)
 
         job_finished.connect(attach_the_video, dispatch_uid="memorials.attach_the_video", weak=False)
+        account_exporting.connect(
+            lambda sender, user, **kwargs: account_memorials_export(user=user), dispatch_uid="memorials.account_export", weak=False
+        )

@@ -1,6 +1,7 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
+from accounts.signals import ExportSection
 from generation.models import Job, JobOutput
 
 from .models import GuestbookMessage, Memorial
@@ -89,3 +90,21 @@ def guestbook_message_owned(*, user, message_id: int) -> GuestbookMessage:
         return GuestbookMessage.objects.select_related("memorial").get(pk=message_id, memorial__owner_id=user.pk)
     except GuestbookMessage.DoesNotExist:
         raise Http404("No such message.") from None
+
+
+def account_memorials_export(*, user) -> list[ExportSection]:
+    """A customer's memorials, for their data export: the words, which outputs they show (the
+    files come with the studio's part) and the guestbook, whatever its state."""
+    memorials = []
+    for memorial in Memorial.objects.filter(owner=user).prefetch_related("pastimes", "messages").order_by("created_at"):
+        memorials.append({
+            "id": memorial.pk, "name": memorial.name, "epitaph": memorial.epitaph, "created_at": memorial.created_at,
+            "born": [memorial.birth_year, memorial.birth_month, memorial.birth_day], "died": [memorial.death_year, memorial.death_month, memorial.death_day],
+            "portrait": memorial.portrait.file.name if memorial.portrait else None, "video": memorial.video.file.name if memorial.video else None,
+            "pastimes": [pastime.file.name for pastime in memorial.pastimes.all()],
+            "is_shared": memorial.is_shared, "share_expires_at": memorial.share_expires_at, "has_pin": memorial.has_pin,
+            "guestbook": [
+                {"name": entry.name, "message": entry.message, "state": entry.state, "created_at": entry.created_at} for entry in memorial.messages.all()
+            ],
+        })
+    return [ExportSection(name="memorials", data=memorials)]
