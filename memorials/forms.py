@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -42,6 +43,12 @@ class SharingForm(forms.Form):
         error_messages={"invalid": _("A PIN is 4 to 8 digits.")},
     )
     remove_pin = forms.BooleanField(label=_("Remove the PIN"), required=False)
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        if expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError(gettext("Choose a time in the future, or leave it empty."), code="past")
+        return expires_at
 
     def pin_change(self) -> str | None:
         """For the service: a new PIN, "" to remove it, None to keep it."""

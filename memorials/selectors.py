@@ -64,13 +64,20 @@ def memorial_media(*, memorial: Memorial, part: str, position: int = 0) -> JobOu
         output = memorial.portrait
     elif part == "video":
         output = memorial.video
-    elif part == "poster" and memorial.video is not None:
-        output = JobOutput.objects.filter(job_id=memorial.video.job_id, kind=JobOutput.Kind.POSTER).order_by("position").first()
+    elif part == "poster":
+        output = memorial_poster(memorial=memorial)
     elif part == "pastime":
         output = next(iter(memorial_pastimes(memorial=memorial)[position:position + 1]), None)
     if output is None:
         raise Http404
     return output
+
+
+def memorial_poster(*, memorial: Memorial) -> JobOutput | None:
+    """The still of the living video, made by the same job."""
+    if memorial.video is None:
+        return None
+    return JobOutput.objects.filter(job_id=memorial.video.job_id, kind=JobOutput.Kind.POSTER).order_by("position").first()
 
 
 def memorial_pastimes(*, memorial: Memorial) -> list[JobOutput]:

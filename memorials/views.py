@@ -241,5 +241,5 @@ def _page_context(memorial, *, media_key, owner: bool) -> dict:
         "media_url": "memorials:media" if owner else "memorials:public-media",
         "pastime_url": "memorials:pastime" if owner else "memorials:public-pastime",
         "media_key": media_key,
-        "has_poster": memorial.video is not None and memorial.video.job.outputs.filter(kind=JobOutput.Kind.POSTER).exists(),
+        "has_poster": selectors.memorial_poster(memorial=memorial) is not None,
     }

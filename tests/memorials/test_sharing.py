@@ -146,6 +146,20 @@ def test_wrong_pins_are_limited_per_link_and_address(owner, memorial, settings):
     assert Client(REMOTE_ADDR="198.51.100.7").post(unlock, {"pin": "4321"}).status_code == 302
 
 
+def test_an_expiry_in_the_past_is_refused(owner, memorial):
+    assert share(owner, memorial, expires_at="2001-01-01T09:00") is None
+    assert not Memorial.objects.get(pk=memorial.pk).is_shared
+
+
+def test_a_signed_in_stranger_cannot_fetch_the_owners_files(owner, memorial):
+    stranger = client_for(user_make("stranger@example.com"))
+    for part in ("portrait", "video", "poster"):
+        assert stranger.get(reverse("memorials:media", args=[memorial.pk, part])).status_code == 404
+    assert stranger.get(reverse("memorials:pastime", args=[memorial.pk, 0])).status_code == 404
+    assert stranger.get(reverse("memorials:output", args=[memorial.portrait.pk])).status_code == 404
+    assert client_for(owner).get(reverse("memorials:media", args=[memorial.pk, "poster"]))["Content-Type"] == "image/jpeg"
+
+
 @pytest.mark.parametrize("pin", ["123", "123456789", "12a4", "١٢٣٤"])
 def test_a_pin_is_four_to_eight_digits(owner, memorial, pin):
     share(owner, memorial, pin=pin)
