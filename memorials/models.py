@@ -18,16 +18,16 @@ EPITAPH_MAX = 200
 MESSAGE_MAX = 1000
 
 
-def _year_field():
-    return models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1800), MaxValueValidator(2200)])
+def _year_field(label):
+    return models.PositiveSmallIntegerField(label, null=True, blank=True, validators=[MinValueValidator(1800), MaxValueValidator(2200)])
 
 
-def _month_field():
-    return models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(12)])
+def _month_field(label):
+    return models.PositiveSmallIntegerField(label, null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(12)])
 
 
-def _day_field():
-    return models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(31)])
+def _day_field(label):
+    return models.PositiveSmallIntegerField(label, null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(31)])
 
 
 class Memorial(models.Model):
@@ -39,14 +39,14 @@ class Memorial(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memorials")
     name = models.CharField(_("name"), max_length=80, validators=[validate_single_line])
-    birth_year, birth_month, birth_day = _year_field(), _month_field(), _day_field()
-    death_year, death_month, death_day = _year_field(), _month_field(), _day_field()
+    birth_year, birth_month, birth_day = _year_field(_("year of birth")), _month_field(_("month")), _day_field(_("day"))
+    death_year, death_month, death_day = _year_field(_("year of death")), _month_field(_("month")), _day_field(_("day"))
     epitaph = models.CharField(_("epitaph"), max_length=EPITAPH_MAX, blank=True, validators=[validate_single_line])
     # The owner's own outputs only (services.memorial_update checks it); a file its job no
     # longer has leaves the place empty.
-    portrait = models.ForeignKey("generation.JobOutput", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    pastimes = models.ManyToManyField("generation.JobOutput", blank=True, related_name="+")
-    video = models.ForeignKey("generation.JobOutput", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    portrait = models.ForeignKey("generation.JobOutput", verbose_name=_("portrait"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    pastimes = models.ManyToManyField("generation.JobOutput", verbose_name=_("what they loved"), blank=True, related_name="+")
+    video = models.ForeignKey("generation.JobOutput", verbose_name=_("living video"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # "Bring it to life": the creation animating the portrait, whose video is attached when done.
     living_creation = models.ForeignKey("studio.Creation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False)
     is_shared = models.BooleanField(default=False)
