@@ -171,6 +171,8 @@ def public_unlock(request, token):
     memorial = selectors.memorial_get_shared(token=token)
     if memorial.share_expired:
         return _gone(request)
+    if not memorial.has_pin:  # nothing to unlock (the PIN was removed since the form was shown)
+        return redirect("memorials:public", token=token)
     form = PinForm(request.POST)
     allowed = rate_limit_allow(
         scope=f"memorial-pin:{memorial.pk}", who=client_address(request), limit=settings.MEMORIAL_PIN_TRIES_PER_ADDRESS, seconds=900,
