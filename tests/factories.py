@@ -6,11 +6,15 @@ instead (conftest's ``make_creation``, ``buy``, the frames' API), so those paths
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.test import Client
+from PIL import Image
 
 from generation.models import Job, JobInput, JobOutput
 from shop.models import Order
@@ -57,3 +61,20 @@ def output_row(kind: str = JobOutput.Kind.VIDEO, name: str = "renders/x.mp4", **
     """An unsaved output row, as a worker hands one to ``job_transition`` (the file need not exist)."""
     fields = {"bytes": 1, "sha256": "0" * 64, "width": 2, "height": 2, **fields}
     return JobOutput(kind=kind, file=name, **fields)
+
+
+def finished_job_make(*, owner, engine: str = "memorial-portrait", kinds: Iterable[str] = (JobOutput.Kind.IMAGE,) * 3) -> Job:
+    """A succeeded job of ``owner``'s with one output of each of ``kinds`` in order, their files
+    in storage (a small JPEG for an image or poster, a few bytes named .mp4 for a video): what a
+    memorial-portrait job leaves, by default, its candidates."""
+    job = job_make(owner=owner, engine=engine, state=Job.State.SUCCEEDED)
+    for position, kind in enumerate(kinds):
+        if kind == JobOutput.Kind.VIDEO:
+            name, content = f"renders/{job.pk}/video-{position}.mp4", b"\x00\x00\x00\x18ftypmp42"
+        else:
+            buffer = io.BytesIO()
+            Image.new("RGB", (320, 400), (120 + 40 * position % 120, 110, 100)).save(buffer, "JPEG")
+            name, content = f"renders/{job.pk}/{kind}-{position}.jpg", buffer.getvalue()
+        stored = default_storage.save(name, ContentFile(content))
+        output_row(kind, name=stored, job=job, position=position, width=320, height=400).save()
+    return job

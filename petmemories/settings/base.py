@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "allauth",
     "accounts.apps.EmailAddressesConfig",  # allauth.account
     "accounts",
+    "memorials",
     "studio",
     "shop",
     "generation",
@@ -335,6 +336,11 @@ FRAMES_REGISTER_PER_ADDRESS_PER_HOUR = env.int("FRAMES_REGISTER_PER_ADDRESS_PER_
 SHARE_REPORTS_PER_ADDRESS_PER_HOUR = env.int("SHARE_REPORTS_PER_ADDRESS_PER_HOUR", default=10)
 # The upload page's face picker: photos one account may have looked at for faces, per hour.
 PHOTO_FACES_PER_ACCOUNT_PER_HOUR = env.int("PHOTO_FACES_PER_ACCOUNT_PER_HOUR", default=60)
+# A memorial page's PIN: tries per client address and page in 15 minutes, right ones included.
+MEMORIAL_PIN_TRIES_PER_ADDRESS = env.int("MEMORIAL_PIN_TRIES_PER_ADDRESS", default=5)
+# Guestbook messages, per hour: from one client address (any page), and to one page (anyone).
+MEMORIAL_MESSAGES_PER_ADDRESS_PER_HOUR = env.int("MEMORIAL_MESSAGES_PER_ADDRESS_PER_HOUR", default=5)
+MEMORIAL_MESSAGES_PER_PAGE_PER_HOUR = env.int("MEMORIAL_MESSAGES_PER_PAGE_PER_HOUR", default=30)
 # A frame registered this many hours ago and never paired is deleted (`expire_frames`, or beat).
 FRAMES_UNPAIRED_EXPIRE_HOURS = env.int("FRAMES_UNPAIRED_EXPIRE_HOURS", default=24)
 # The client's address is REMOTE_ADDR unless a proxy in front of us is configured to pass it:

@@ -10,7 +10,7 @@ import grimp
 
 from tests.conftest import ROOT
 
-PACKAGES = ["petmemories", "core", "accounts", "shop", "studio", "generation"]
+PACKAGES = ["petmemories", "core", "accounts", "shop", "studio", "memorials", "generation"]
 
 
 def import_cycles(graph) -> list[list[str]]:

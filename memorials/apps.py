@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+
+
+class MemorialsConfig(AppConfig):
+    name = "memorials"
+    verbose_name = "Memorials"
+
+    def ready(self):
+        from accounts.signals import account_exporting
+        from generation.models import Job
+        from generation.signals import job_finished
+
+        from .selectors import account_memorials_export
+        from .services import memorial_living_video_attach
+
+        def attach_the_video(sender, job_id, state, **kwargs):
+            if state == Job.State.SUCCEEDED:
+                memorial_living_video_attach(job_id=job_id)
+
+        job_finished.connect(attach_the_video, dispatch_uid="memorials.attach_the_video", weak=False)
+        account_exporting.connect(
+            lambda sender, user, **kwargs: account_memorials_export(user=user), dispatch_uid="memorials.account_export", weak=False
+        )

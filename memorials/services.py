@@ -1,0 +1,169 @@
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
+
+from generation.models import Job, JobOutput
+from generation.photos import photo_normalize
+from studio.models import Creation
+from studio.services import creation_create
+
+from . import selectors
+from .models import GuestbookMessage, Memorial
+
+UNLOCKED_SESSION_KEY = "memorials_unlocked"
+
+
+class NotYours(ValidationError):
+    """An output that is not one of the owner's own (or not of the right kind) was offered."""
+
+
+def _owned(*, owner, output: JobOutput | None, allowed) -> JobOutput | None:
+    if output is not None and not allowed(owner=owner).filter(pk=output.pk).exists():
+        raise NotYours(gettext("Choose one of your own pictures."), code="not_yours")
+    return output
+
+
+@transaction.atomic
+def memorial_create(*, owner, name: str, portrait: JobOutput | None = None, **fields) -> Memorial:
+    memorial = Memorial(owner=owner)
+    return memorial_update(memorial=memorial, name=name, portrait=portrait, **fields)
+
+
+@transaction.atomic
+def memorial_update(
+    *, memorial: Memorial, name: str, birth_year=None, birth_month=None, birth_day=None, death_year=None, death_month=None,
+    death_day=None, epitaph: str = "", portrait: JobOutput | None = None, pastimes: list[JobOutput] | None = None,
+    video: JobOutput | None = None,
+) -> Memorial:
+    """Write the memorial's words and pictures. Every picture must be one of the owner's own
+    outputs of the right kind (NotYours otherwise, and nothing is written); the dates and the
+    epitaph are validated as the model's fields and ``clean()`` say."""
+    owner = memorial.owner
+    _owned(owner=owner, output=portrait, allowed=selectors.portrait_candidates)
+    _owned(owner=owner, output=video, allowed=selectors.video_candidates)
+    for pastime in pastimes or []:
+        _owned(owner=owner, output=pastime, allowed=selectors.image_candidates)
+    memorial.name, memorial.epitaph, memorial.portrait, memorial.video = name, epitaph, portrait, video
+    memorial.birth_year, memorial.birth_month, memorial.birth_day = birth_year, birth_month, birth_day
+    memorial.death_year, memorial.death_month, memorial.death_day = death_year, death_month, death_day
+    memorial.full_clean(exclude=["share_token"])
+    memorial.save()
+    if pastimes is not None:
+        memorial.pastimes.set(pastimes)
+    return memorial
+
+
+@transaction.atomic
+def memorial_portrait_choose(*, owner, output: JobOutput, memorial: Memorial | None = None) -> Memorial:
+    """"Use as memorial portrait": ``output`` becomes the portrait of ``memorial``, or of a new
+    memorial named after the creation the candidate came from (the owner can rename it)."""
+    _owned(owner=owner, output=output, allowed=selectors.portrait_candidates)
+    if memorial is None:
+        creation = Creation.objects.filter(owner=owner, job_id=output.job_id).first()
+        memorial = Memorial(owner=owner, name=creation.title if creation else "")
+    elif memorial.owner_id != owner.pk:
+        raise NotYours(gettext("Choose one of your own memorials."), code="not_yours")
+    memorial.portrait = output
+    memorial.save()
+    return memorial
+
+
+class NothingToAnimate(ValueError):
+    """``str()`` tells the owner why."""
+
+
+def memorial_animate(*, memorial: Memorial, params: dict | None = None) -> Creation:
+    """"Bring it to life" from the chosen portrait (not the first candidate its job made): a
+    creation of the owner's, for one credit, that animates it with the default engine; its
+    video becomes the memorial's living video when its job succeeds. Raises what
+    ``creation_create`` raises (NoCreditsLeft, EngineError...)."""
+    if memorial.portrait is None:
+        raise NothingToAnimate(gettext("Choose the portrait first."))
+    with memorial.portrait.file.open("rb") as handle:
+        photo = photo_normalize(handle)
+    shape = "3:4" if photo.size[1] > photo.size[0] else "1:1"  # a 4:5 or 3:4 portrait stays upright
+    creation = creation_create(
+        owner=memorial.owner, photos=[photo], title=memorial.name, aspect_ratio=shape, engine=settings.GENERATION_DEFAULT_ENGINE, params=params,
+    )
+    memorial.living_creation = creation
+    memorial.save(update_fields=["living_creation", "updated_at"])
+    return creation
+
+
+def memorial_living_video_attach(*, job_id: int) -> None:
+    """When the job bringing a memorial's portrait to life succeeds, its video is the memorial's."""
+    video = JobOutput.objects.filter(job_id=job_id, job__state=Job.State.SUCCEEDED, kind=JobOutput.Kind.VIDEO).order_by("position").first()
+    if video is not None:
+        Memorial.objects.filter(living_creation__job_id=job_id).update(video=video)
+
+
+# --- Sharing -------------------------------------------------------------------------------
+
+def memorial_sharing_set(*, memorial: Memorial, shared: bool, expires_at=None, pin: str | None = None) -> Memorial:
+    """Turn the link on (with an optional expiry) or off. The token is kept, so turning sharing
+    back on revives the same link. ``pin``: a new PIN (4–8 digits), "" to remove it, None to
+    keep it; a new PIN (or none) asks every visitor who had unlocked the page again."""
+    if shared and not memorial.share_token:
+        memorial.share_token = secrets.token_urlsafe(24)
+    memorial.is_shared = shared
+    memorial.share_expires_at = expires_at if shared else None
+    if pin is not None:
+        if pin and not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
+            raise ValidationError(gettext("A PIN is 4 to 8 digits."), code="pin")
+        memorial.pin_hash = make_password(pin) if pin else ""
+    memorial.save(update_fields=["is_shared", "share_token", "share_expires_at", "pin_hash", "updated_at"])
+    return memorial
+
+
+def memorial_share_rotate(*, memorial: Memorial) -> Memorial:
+    """A new address for the page; the old link stops working at once."""
+    if not memorial.is_shared:
+        raise ValidationError(gettext("Turn the link on first."), code="not_shared")
+    memorial.share_token = secrets.token_urlsafe(24)
+    memorial.save(update_fields=["share_token", "updated_at"])
+    return memorial
+
+
+def _unlock_mark(memorial: Memorial) -> str:
+    # Changes with the PIN and with the link, so a new PIN or address locks the page again.
+    return salted_hmac("memorials.unlock", f"{memorial.pk}:{memorial.share_token}:{memorial.pin_hash}").hexdigest()
+
+
+def memorial_is_unlocked(*, memorial: Memorial, session) -> bool:
+    return not memorial.has_pin or session.get(UNLOCKED_SESSION_KEY, {}).get(str(memorial.pk)) == _unlock_mark(memorial)
+
+
+def memorial_unlock(*, memorial: Memorial, pin: str, session) -> bool:
+    """Check the PIN; if right, remember in the visitor's session that this page (only) is open."""
+    if not memorial.has_pin or not check_password(pin, memorial.pin_hash):
+        return False
+    unlocked = dict(session.get(UNLOCKED_SESSION_KEY, {}))
+    unlocked[str(memorial.pk)] = _unlock_mark(memorial)
+    session[UNLOCKED_SESSION_KEY] = unlocked
+    return True
+
+
+# --- Guestbook -----------------------------------------------------------------------------
+
+def guestbook_message_create(*, memorial: Memorial, name: str, message: str) -> GuestbookMessage:
+    entry = GuestbookMessage(memorial=memorial, name=name, message=message)
+    entry.full_clean()
+    entry.save()
+    return entry
+
+
+def guestbook_message_moderate(*, message: GuestbookMessage, action: str) -> None:
+    """The owner's "approve", "hide" or "delete"."""
+    if action == "delete":
+        message.delete()
+        return
+    states = {"approve": GuestbookMessage.State.APPROVED, "hide": GuestbookMessage.State.HIDDEN}
+    if action not in states:
+        raise ValueError(f"Unknown action: {action}")
+    message.state = states[action]
+    message.save(update_fields=["state"])

@@ -1,0 +1,113 @@
+"""The owner chooses the memorial's pictures among their own outputs: a memorial-portrait
+candidate as the portrait, other images as pastimes, a video; and brings the portrait to life."""
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from generation.models import JobOutput
+from memorials.models import Memorial
+from memorials.services import NotYours, memorial_animate, memorial_create, memorial_update
+from studio.models import Creation
+from tests.conftest import run_job
+from tests.factories import client_for, finished_job_make, user_make
+
+pytestmark = pytest.mark.django_db
+IMAGE, VIDEO = JobOutput.Kind.IMAGE, JobOutput.Kind.VIDEO
+
+
+@pytest.fixture
+def owner():
+    return user_make("family@example.com")
+
+
+@pytest.fixture
+def stranger():
+    return user_make("stranger@example.com")
+
+
+def test_each_candidate_of_a_memorial_portrait_creation_can_become_the_portrait(owner, small_render_params):
+    job = finished_job_make(owner=owner)
+    creation = Creation.objects.create(owner=owner, title="할머니", photo="photos/x.jpg", job=job)
+    page = client_for(owner).get(creation.get_absolute_url()).content.decode()
+    assert page.count(reverse("memorials:portrait-choose")) == 3
+    second = job.outputs.get(position=1)
+    response = client_for(owner).post(reverse("memorials:portrait-choose"), {"output": second.pk})
+    memorial = Memorial.objects.get(owner=owner)
+    assert (memorial.name, memorial.portrait) == ("할머니", second)
+    assert response.url == memorial.get_absolute_url()
+    # Choosing again for that memorial changes its portrait, and makes no second memorial.
+    client_for(owner).post(reverse("memorials:portrait-choose"), {"output": job.outputs.get(position=2).pk, "memorial": memorial.pk})
+    assert Memorial.objects.get().portrait.position == 2
+
+
+def test_nobody_can_attach_another_users_outputs(owner, stranger):
+    theirs = finished_job_make(owner=stranger, kinds=[IMAGE, VIDEO])
+    image, video = theirs.outputs.get(kind=IMAGE), theirs.outputs.get(kind=VIDEO)
+    memorial = memorial_create(owner=owner, name="Kim")
+    for pictures in ({"portrait": image}, {"pastimes": [image]}, {"video": video}):
+        with pytest.raises(NotYours):
+            memorial_update(memorial=memorial, name="Kim", **pictures)
+    memorial.refresh_from_db()
+    assert memorial.portrait is None and memorial.video is None and not memorial.pastimes.exists()
+    # Through the pages too: the choice is not offered, a forged post is refused, and the files
+    # are not served.
+    owner_client = client_for(owner)
+    assert owner_client.post(reverse("memorials:portrait-choose"), {"output": image.pk}).status_code == 404
+    response = owner_client.post(reverse("memorials:edit", args=[memorial.pk]), {"name": "Kim", "portrait": image.pk, "video": video.pk})
+    assert response.status_code == 400 and Memorial.objects.get().portrait is None
+    assert owner_client.get(reverse("memorials:output", args=[image.pk])).status_code == 404
+    # Nor can a stranger open or change the owner's memorial.
+    assert client_for(stranger).get(memorial.get_absolute_url()).status_code == 404
+    assert client_for(stranger).post(reverse("memorials:edit", args=[memorial.pk]), {"name": "Mine"}).status_code == 404
+
+
+def test_only_portrait_engines_make_portraits_but_any_image_can_be_a_pastime(owner):
+    living = finished_job_make(owner=owner, engine="living-photo", kinds=[IMAGE])
+    image = living.outputs.get()
+    memorial = memorial_create(owner=owner, name="Kim")
+    with pytest.raises(NotYours):
+        memorial_update(memorial=memorial, name="Kim", portrait=image)
+    memorial_update(memorial=memorial, name="Kim", pastimes=[image])
+    assert list(memorial.pastimes.all()) == [image]
+
+
+def test_the_edit_page_lists_the_owners_pictures_and_saves_the_choice(owner):
+    portraits = finished_job_make(owner=owner)
+    videos = finished_job_make(owner=owner, engine="living-photo", kinds=[VIDEO])
+    client = client_for(owner)
+    page = client.get(reverse("memorials:new")).content.decode()
+    for output in portraits.outputs.all():
+        assert reverse("memorials:output", args=[output.pk]) in page
+    chosen, pastime, video = portraits.outputs.get(position=1), portraits.outputs.get(position=2), videos.outputs.get()
+    response = client.post(reverse("memorials:new"), {
+        "name": "Park Mija", "birth_year": 1942, "birth_month": 3, "birth_day": 5, "death_year": 2026,
+        "epitaph": "Always in our hearts", "portrait": chosen.pk, "pastimes": [pastime.pk], "video": video.pk,
+    })
+    memorial = Memorial.objects.get()
+    assert response.url == memorial.get_absolute_url()
+    assert (memorial.portrait, list(memorial.pastimes.all()), memorial.video) == (chosen, [pastime], video)
+    assert client.get(reverse("memorials:output", args=[chosen.pk]))["Content-Type"] == "image/jpeg"
+
+
+def test_bring_it_to_life_animates_the_chosen_portrait_and_attaches_the_video(owner, small_render_params, django_capture_on_commit_callbacks):
+    job = finished_job_make(owner=owner)
+    chosen = job.outputs.get(position=2)
+    memorial = memorial_create(owner=owner, name="Kim", portrait=chosen)
+    with django_capture_on_commit_callbacks(execute=True):
+        creation = memorial_animate(memorial=memorial, params=small_render_params)
+    with chosen.file.open("rb") as handle:
+        chosen_pixel = Image.open(handle).convert("RGB").getpixel((160, 200))
+    with creation.photo.open("rb") as handle:
+        photo_pixel = Image.open(handle).convert("RGB").getpixel((160, 200))
+    assert max(abs(a - b) for a, b in zip(chosen_pixel, photo_pixel, strict=True)) < 12  # the chosen candidate, not the first
+    assert creation.owner == owner and creation.aspect_ratio == "3:4"
+    with django_capture_on_commit_callbacks(execute=True):  # the job's end is told after commit
+        run_job(creation.job_id)
+    memorial.refresh_from_db()
+    assert memorial.video == creation.job.outputs.get(kind=VIDEO)
+
+
+def test_bring_it_to_life_needs_a_portrait(owner):
+    memorial = memorial_create(owner=owner, name="Kim")
+    response = client_for(owner).post(reverse("memorials:animate", args=[memorial.pk]), follow=True)
+    assert "Choose the portrait first." in response.content.decode()
