@@ -108,6 +108,61 @@ COG_CONFIGS = {
 }
 
 
+SDXL_CONFIGS = {
+    "full": {
+        # SDXL base's unet/config.json: 2.57 billion parameters.
+        "unet": {
+            "sample_size": 128, "block_out_channels": (320, 640, 1280), "layers_per_block": 2,
+            "down_block_types": ("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+            "up_block_types": ("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+            "transformer_layers_per_block": (1, 2, 10), "attention_head_dim": (5, 10, 20), "use_linear_projection": True,
+            "cross_attention_dim": 2048, "addition_embed_type": "text_time", "addition_time_embed_dim": 256,
+            "projection_class_embeddings_input_dim": 2816,
+        },
+        "vae": {
+            "block_out_channels": (128, 256, 512, 512), "down_block_types": ("DownEncoderBlock2D",) * 4,
+            "up_block_types": ("UpDecoderBlock2D",) * 4, "layers_per_block": 2, "latent_channels": 4, "sample_size": 1024,
+            "scaling_factor": 0.13025, "force_upcast": True,
+        },
+        # CLIP ViT-L/14's and OpenCLIP ViT-bigG/14's text towers.
+        "text_encoder": {
+            "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_attention_heads": 12,
+            "projection_dim": 768, "hidden_act": "quick_gelu",
+        },
+        "text_encoder_2": {
+            "hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 32, "num_attention_heads": 20,
+            "projection_dim": 1280, "hidden_act": "gelu",
+        },
+        # OpenCLIP ViT-H/14's vision tower, IP-Adapter's image encoder (h94/IP-Adapter models/image_encoder).
+        "image_encoder": {
+            "hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 32, "num_attention_heads": 16,
+            "patch_size": 14, "image_size": 224, "projection_dim": 1024,
+        },
+        # ip-adapter-plus-face_sdxl_vit-h: a Resampler of 16 queries, 20 heads of 64, 1280 wide.
+        "ip_adapter": {"hidden_dims": 1280, "heads": 20, "num_queries": 16},
+    },
+    "tiny": {
+        "unet": {
+            "sample_size": 32, "block_out_channels": (32, 64), "layers_per_block": 1,
+            "down_block_types": ("DownBlock2D", "CrossAttnDownBlock2D"), "up_block_types": ("CrossAttnUpBlock2D", "UpBlock2D"),
+            "transformer_layers_per_block": (1, 1), "attention_head_dim": (2, 4), "use_linear_projection": True,
+            "cross_attention_dim": 64, "addition_embed_type": "text_time", "addition_time_embed_dim": 8,
+            "projection_class_embeddings_input_dim": 80, "norm_num_groups": 1,  # 6 × 8 + text_encoder_2's 32
+        },
+        "vae": {
+            "block_out_channels": (32, 64), "down_block_types": ("DownEncoderBlock2D",) * 2,
+            "up_block_types": ("UpDecoderBlock2D",) * 2, "latent_channels": 4, "sample_size": 64, "norm_num_groups": 1,
+        },
+        "text_encoder": {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2, "num_attention_heads": 4, "projection_dim": 32},
+        "text_encoder_2": {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2, "num_attention_heads": 4, "projection_dim": 32},
+        "image_encoder": {
+            "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4,
+            "patch_size": 32, "image_size": 224, "projection_dim": 32,
+        },
+        "ip_adapter": {"hidden_dims": 32, "heads": 1, "num_queries": 4},
+    },
+}
+
 def svd_components(size: str) -> dict[str, Callable[[], Any]]:
     from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, UNetSpatioTemporalConditionModel
     from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
@@ -143,6 +198,99 @@ def cog_components(size: str) -> dict[str, Callable[[], Any]]:
             rescale_betas_zero_snr=True, snr_shift_scale=1.0,
         ),
     }
+
+
+def sdxl_components(size: str) -> dict[str, Callable[[], Any]]:
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPTextConfig,
+        CLIPTextModel,
+        CLIPTextModelWithProjection,
+        CLIPVisionConfig,
+        CLIPVisionModelWithProjection,
+    )
+
+    config = SDXL_CONFIGS[size]
+    text = {"vocab_size": 49408 if size == "full" else 512, "max_position_embeddings": 77, "eos_token_id": 2}
+    return {
+        "tokenizer": clip_word_tokenizer,
+        "tokenizer_2": clip_word_tokenizer,
+        "text_encoder": lambda: CLIPTextModel(CLIPTextConfig(**text, **config["text_encoder"])),
+        "text_encoder_2": lambda: CLIPTextModelWithProjection(CLIPTextConfig(**text, **config["text_encoder_2"])),
+        "unet": lambda: UNet2DConditionModel(**config["unet"]),
+        "vae": lambda: AutoencoderKL(**config["vae"]),
+        "image_encoder": lambda: CLIPVisionModelWithProjection(CLIPVisionConfig(**config["image_encoder"])),
+        "feature_extractor": lambda: CLIPImageProcessor(size=224, crop_size=224),
+        # SDXL base's scheduler_config.json.
+        "scheduler": lambda: EulerDiscreteScheduler(
+            beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1, timestep_spacing="leading",
+        ),
+    }
+
+
+def ip_adapter_plus_state_dict(unet: Any, image_encoder: Any, *, hidden_dims: int, heads: int, num_queries: int) -> dict:
+    """Random IP-Adapter Plus weights for ``unet`` and ``image_encoder``, in the layout of the
+    released files that ``load_ip_adapter`` reads and converts: ``image_proj`` is the Resampler
+    (four blocks of perceiver attention and a feed-forward, 64 per head), ``ip_adapter`` a key and
+    a value projection of the image tokens for each cross-attention layer, numbered 1, 3, 5…
+    Made on the models' device, in their dtype."""
+    import torch
+    from diffusers.models.attention_processor import Attention
+
+    torch.manual_seed(SEED)
+    device, dtype = unet.device, unet.dtype
+    embed_dims, output_dims, inner = image_encoder.config.hidden_size, unet.config.cross_attention_dim, 64 * heads
+
+    def matrix(rows: int, columns: int):
+        return torch.randn(rows, columns, device=device, dtype=dtype) * columns**-0.5
+
+    def norm(prefix: str, width: int) -> dict:
+        return {f"{prefix}.weight": torch.ones(width, device=device, dtype=dtype), f"{prefix}.bias": torch.zeros(width, device=device, dtype=dtype)}
+
+    image_proj = {
+        "latents": torch.randn(1, num_queries, hidden_dims, device=device, dtype=dtype) * hidden_dims**-0.5,
+        "proj_in.weight": matrix(hidden_dims, embed_dims), "proj_in.bias": torch.zeros(hidden_dims, device=device, dtype=dtype),
+        "proj_out.weight": matrix(output_dims, hidden_dims), "proj_out.bias": torch.zeros(output_dims, device=device, dtype=dtype),
+        **norm("norm_out", output_dims),
+    }
+    for block in range(4):
+        image_proj |= {
+            **norm(f"layers.{block}.0.norm1", hidden_dims), **norm(f"layers.{block}.0.norm2", hidden_dims),
+            f"layers.{block}.0.to_q.weight": matrix(inner, hidden_dims),
+            f"layers.{block}.0.to_kv.weight": matrix(2 * inner, hidden_dims),
+            f"layers.{block}.0.to_out.weight": matrix(hidden_dims, inner),
+            **norm(f"layers.{block}.1.0", hidden_dims),
+            f"layers.{block}.1.1.weight": matrix(4 * hidden_dims, hidden_dims),
+            f"layers.{block}.1.3.weight": matrix(hidden_dims, 4 * hidden_dims),
+        }
+    cross = [layer for layer in unet.modules() if isinstance(layer, Attention) and layer.is_cross_attention]
+    ip_adapter = {}
+    for number, layer in enumerate(cross):
+        width = layer.query_dim  # the block's channels, which the adapter's projections map the image tokens to
+        ip_adapter |= {f"{2 * number + 1}.to_k_ip.weight": matrix(width, output_dims), f"{2 * number + 1}.to_v_ip.weight": matrix(width, output_dims)}
+    return {"image_proj": image_proj, "ip_adapter": ip_adapter}
+
+
+def clip_word_tokenizer() -> Any:
+    """A CLIP-like tokenizer built here, with no files: one token per word of the portrait's
+    prompts, padded to CLIP's 77 tokens as the real one pads, so the text encoders do the same
+    work."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from generation.engines import portrait_sdxl
+
+    text = " ".join([portrait_sdxl.COMPOSITION, portrait_sdxl.NEGATIVE_PROMPT, *portrait_sdxl.ATTIRE_PROMPTS.values(),
+                     *portrait_sdxl.BACKDROP_PROMPTS.values(), *portrait_sdxl.ATTIRE_NEGATIVES.values(), *portrait_sdxl.BACKDROP_NEGATIVES.values()])
+    words = sorted(set(text.lower().replace(",", " ").split()))
+    vocab = {"<|startoftext|>": 0, "<|pad|>": 1, "<|endoftext|>": 2, "<|unk|>": 3} | {word: index for index, word in enumerate(words, start=4)}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<|unk|>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, bos_token="<|startoftext|>", eos_token="<|endoftext|>", pad_token="<|pad|>", unk_token="<|unk|>",
+        model_max_length=77,
+    )
 
 
 def word_tokenizer(vocab_size: int) -> Any:
