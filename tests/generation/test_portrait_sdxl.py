@@ -9,12 +9,16 @@ with the adapter under ``ip-adapter/`` as in ``h94/IP-Adapter``; the engine load
 would the real weights, with no network.
 """
 import fnmatch
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.urls import reverse
 from PIL import Image
 
 from bench.diffusion import SDXL_CONFIGS, ip_adapter_plus_state_dict, sdxl_components
@@ -24,7 +28,7 @@ from generation.management.commands.engines import weights_downloads
 from generation.models import Job
 from generation.photos import photo_normalize
 from generation.services import job_create
-from tests.conftest import CAT_PHOTO, PERSON_PHOTO
+from tests.conftest import CAT_PHOTO, PERSON_PHOTO, ROOT
 from tests.conftest import run_job as run_queued_job
 
 NAME = "memorial-portrait-sdxl"
@@ -142,6 +146,13 @@ def test_each_candidate_s_prompts_say_the_composition_the_attire_and_its_backdro
     assert "suit" in negative and "cartoon" in negative
 
 
+@pytest.mark.django_db
+def test_the_upload_form_offers_the_attire_for_this_engine_alone(owner_client):
+    page = owner_client.get(reverse("studio:creation-new"))
+    assert page.context["form"].knob_engines["attire"] == NAME
+    assert 'name="attire"' in page.content.decode()
+
+
 # --- Rendering ------------------------------------------------------------------------------
 
 def test_it_makes_count_portraits_of_the_print_size_each_seed_its_own_and_the_same_again(tiny_models):
@@ -225,3 +236,32 @@ def test_a_job_on_a_photo_without_a_face_fails_with_the_customer_s_reason(tiny_m
     job = run_queued_job(job_create(engine=NAME, inputs=[stored], params=KNOBS, owner=user, limits=GPU_LIMITS).pk)
     assert job.state == Job.State.FAILED
     assert job.error.startswith("We could not find a face in this photo.")
+
+
+# --- manage.py portrait ---------------------------------------------------------------------
+
+def portrait_command(tmp_path, models, *args, allow_cpu="1"):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "petmemories.settings.test", "GENERATION_MODELS_DIR": str(models),
+           "GENERATION_ALLOW_CPU": allow_cpu}
+    return subprocess.run(
+        [sys.executable, "manage.py", "portrait", str(PERSON_PHOTO), "-o", str(tmp_path / "portrait.png"), "--engine", NAME, *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_the_portrait_command_says_in_one_line_that_the_engine_is_not_ready(tmp_path):
+    result = portrait_command(tmp_path, tmp_path / "models")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"CommandError: Engine {NAME} is not ready: no weights in {tmp_path / 'models' / NAME}; run `manage.py engines download {NAME}`"
+    ]
+
+
+def test_the_portrait_command_runs_the_gpu_engine_when_it_is_ready(tmp_path, tiny_models_dir):
+    result = portrait_command(
+        tmp_path, tiny_models_dir, "--count", "2", "--attire", "plain", "--backdrop", "blue", "--steps", "2", "--gen-height", "64", "--height", "512",
+    )
+    assert result.returncode == 0, result.stderr
+    for number in (1, 2):
+        with Image.open(tmp_path / f"portrait-{number}.png") as portrait:
+            assert portrait.size == (410, 512)
