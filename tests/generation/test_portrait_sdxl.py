@@ -125,6 +125,22 @@ def test_engines_download_fetches_every_part_readiness_needs_into_its_place(sett
                    for name in ("sd_xl_base_1.0.safetensors", "vae_decoder/model.onnx", "unet/diffusion_pytorch_model.fp16.safetensors"))
 
 
+def test_engines_download_fails_with_one_line_when_the_hub_cannot_be_reached(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HF_")} | {
+        "HF_ENDPOINT": "http://127.0.0.1:9",  # nothing listens there
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "GENERATION_MODELS_DIR": str(tmp_path / "models"),
+        "DJANGO_SETTINGS_MODULE": "petmemories.settings.test",
+    }
+    result = subprocess.run([sys.executable, "manage.py", "engines", "download", NAME], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "CommandError: Could not reach the model hub at http://127.0.0.1:9 to download stabilityai/stable-diffusion-xl-base-1.0; "
+        "check the network (or HF_ENDPOINT) and try again."
+    ]
+
+
 # --- Knobs ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("knobs", "field"), [
@@ -206,6 +222,28 @@ def test_the_pipeline_is_loaded_once_with_the_face_adapter(tiny_models, monkeypa
     pipeline = next(iter(torch_runtime._PIPELINES.values()))
     processors = {type(processor) for processor in pipeline.unet.attn_processors.values()}
     assert IPAdapterAttnProcessor2_0 in processors and pipeline.image_encoder is not None
+
+
+def test_optimized_as_on_a_gpu_the_pipeline_with_its_face_adapter_makes_the_same_images(tiny_models, monkeypatch):
+    pipeline = portrait_sdxl.SdxlWithFaceAdapter.from_pretrained(tiny_models / NAME, local_files_only=True)
+    pipeline.set_progress_bar_config(disable=True)
+
+    def images():
+        return pipeline(
+            prompt="a portrait", negative_prompt="a cartoon", ip_adapter_image=PERSON, width=48, height=64, num_inference_steps=2,
+            guidance_scale=2.0, generator=torch_runtime.seeded_generator(0), output_type="np",
+        ).images
+
+    stock = images()
+    monkeypatch.setattr(torch, "compile", lambda function, **options: function)
+    with monkeypatch.context() as patch:
+        patch.setattr(type(pipeline), "device", property(lambda self: torch.device("cuda")))
+        torch_runtime.optimize_pipeline(pipeline)
+    processors = {type(processor).__name__ for processor in pipeline.unet.attn_processors.values()}
+    assert processors == {"FusedAttnProcessor2_0", "IPAdapterAttnProcessor2_0"}  # self-attention fused, the adapter's kept
+    assert all(layer.weight.is_contiguous(memory_format=torch.channels_last)
+               for layer in pipeline.unet.modules() if isinstance(layer, torch.nn.Conv2d))
+    assert np.allclose(images(), stock, rtol=0, atol=1e-4)
 
 
 def test_out_of_gpu_memory_it_makes_the_candidates_one_at_a_time_with_the_vae_tiled(tiny_models, monkeypatch):
