@@ -18,13 +18,17 @@ import cv2
 import numpy as np
 from PIL import Image
 
+PERSON, CAT = "person", "cat"
 # Long side, in pixels, at which each kind is looked for: the cat cascade was trained on small
 # crops and finds close-ups best in a small photo; people's faces in a group need more pixels.
-ANALYSIS_SIDE = {"person": 480, "cat": 224}
+ANALYSIS_SIDE = {PERSON: 480, CAT: 224}
+# How much larger each scale a cascade looks at is than the one before. People's faces are found
+# at 1.1 as at 1.05 (on the fixtures and in the tests), in half the time; the cat cascade misses
+# the close-up fixture at 1.1.
+SCALE_STEP = {PERSON: 1.1, CAT: 1.05}
 # The people cascade's confidence (its last stage's level weight) a face needs, unless both its
 # eyes are found too: below it, a fold of cloth or a patterned wall.
 PERSON_MIN_WEIGHT = 2.0
-PERSON, CAT = "person", "cat"
 # Two boxes overlapping by more than this share of the smaller one are the same face.
 SAME_FACE_OVERLAP = 0.4
 
@@ -75,14 +79,14 @@ def _cascade(name: str) -> cv2.CascadeClassifier:
     return cv2.CascadeClassifier(cv2.data.haarcascades + name)
 
 
-def _detect(gray: np.ndarray, cascade: str, *, min_neighbors: int) -> list[tuple[tuple[int, int, int, int], float]]:
+def _detect(gray: np.ndarray, cascade: str, *, min_neighbors: int, step: float) -> list[tuple[tuple[int, int, int, int], float]]:
     """Boxes (x, y, w, h) of ``gray``'s pixels with the cascade's confidence in each. The photo
     is padded by a quarter of its long side with mid-grey: a cascade needs some context around a
     face, which a close-up lacks."""
     pad = max(gray.shape) // 4
     padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=128)
     found, _neighbours, weights = _cascade(cascade).detectMultiScale3(
-        padded, scaleFactor=1.05, minNeighbors=min_neighbors, minSize=(24, 24), outputRejectLevels=True,
+        padded, scaleFactor=step, minNeighbors=min_neighbors, minSize=(24, 24), outputRejectLevels=True,
     )
     h, w = gray.shape
     boxes = []
@@ -130,7 +134,7 @@ def detect_faces(image: Image.Image | np.ndarray) -> list[Face]:
     rgb = np.asarray(image.convert("RGB")) if isinstance(image, Image.Image) else image
     faces: list[Face] = []
     gray, scale = _small_gray(rgb, ANALYSIS_SIDE[PERSON])
-    for box, weight in sorted(_detect(gray, "haarcascade_frontalface_default.xml", min_neighbors=6), key=lambda found: -found[0][2] * found[0][3]):
+    for box, weight in sorted(_detect(gray, "haarcascade_frontalface_default.xml", min_neighbors=6, step=SCALE_STEP[PERSON]), key=lambda found: -found[0][2] * found[0][3]):
         eyes = _eyes(gray, box)
         if weight < PERSON_MIN_WEIGHT and len(eyes) < 2:
             continue
@@ -141,7 +145,7 @@ def detect_faces(image: Image.Image | np.ndarray) -> list[Face]:
     if faces:  # a cat's face beside a person's is more often a fold of their clothes
         return faces
     gray, scale = _small_gray(rgb, ANALYSIS_SIDE[CAT])
-    for box, _weight in _detect(gray, "haarcascade_frontalcatface_extended.xml", min_neighbors=3):
+    for box, _weight in _detect(gray, "haarcascade_frontalcatface_extended.xml", min_neighbors=3, step=SCALE_STEP[CAT]):
         face = Face(*(round(v / scale) for v in box), CAT)
         if all(_overlap(face.box_xywh, kept.box_xywh) <= SAME_FACE_OVERLAP for kept in faces):
             faces.append(face)

@@ -133,6 +133,7 @@ class Subject:
     body: Box  # where the subject's body is, generously: GrabCut decides the outline
     kind: str  # PERSON, CAT, or "other" (a dog, or a point picked on no face)
     found_by: str  # "person-face", "cat-face", "saliency", "point"
+    people: tuple[tuple[int, int, int, int], ...] = ()  # every person's face found, (x, y, w, h)
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,8 @@ def find_subject(rgb: np.ndarray, point: tuple[float, float] | None = None) -> S
     cx, cy = (body[0] + body[2]) / 2, (body[1] + body[3]) / 2
     half_w, half_h = max((body[2] - body[0]) / 2, w / 4), max((body[3] - body[1]) / 2, h / 4)
     body = (max(0.0, cx - half_w), max(0.0, cy - half_h), min(float(w), cx + half_w), min(float(h), cy + half_h))
-    return Subject(face=head, eye_line=float(eye_line), eyes=eyes, body=body, kind=kind, found_by=found_by)
+    people = tuple(face.box_xywh for face in faces if face.kind == PERSON)
+    return Subject(face=head, eye_line=float(eye_line), eyes=eyes, body=body, kind=kind, found_by=found_by, people=people)
 
 
 # --- 2. Framing ---------------------------------------------------------------------------
@@ -325,18 +327,22 @@ def _fill_behind(rgb: np.ndarray, hard: np.ndarray) -> np.ndarray:
     return np.where(under[..., None] > 0, cv2.resize(painted, (w, h), interpolation=cv2.INTER_LINEAR), rgb)
 
 
-def _working_image(image: Image.Image, crop: Box, size: tuple[int, int]) -> tuple[np.ndarray, bool]:
+def _working_image(
+    image: Image.Image, crop: Box, size: tuple[int, int], people: tuple[tuple[int, int, int, int], ...] = (),
+) -> tuple[np.ndarray, bool]:
     """The crop at the working ``size`` (RGB), and whether it had to be enlarged. A crop smaller
     than that is first restored at twice its size (the restore engine: dust and scratches
     filled, grain reduced, a soft photo sharpened), so a small photo is enlarged as well as this
-    engine can, not merely blurred up."""
+    engine can, not merely blurred up. ``people`` are the faces found in the photo already, so
+    that restore need not look for them again."""
     if crop[2] - crop[0] >= size[0] and crop[3] - crop[1] >= size[1]:
         return np.asarray(image.resize(size, Image.Resampling.BICUBIC, box=crop)), False
     # The crop's pixels and two more around, so the resampling at its edges has neighbours.
     x0, y0 = max(0, math.floor(crop[0]) - 2), max(0, math.floor(crop[1]) - 2)
     x1, y1 = min(image.width, math.ceil(crop[2]) + 2), min(image.height, math.ceil(crop[3]) + 2)
     region = np.asarray(image.crop((x0, y0, x1, y1)))
-    enlarged = Image.fromarray(restore_image(region, upscale=2))
+    faces = [(x - x0, y - y0, w, h) for x, y, w, h in people]
+    enlarged = Image.fromarray(restore_image(region, upscale=2, faces=faces))
     box = (2 * (crop[0] - x0), 2 * (crop[1] - y0), 2 * (crop[2] - x0), 2 * (crop[3] - y0))
     return np.asarray(enlarged.resize(size, Image.Resampling.BICUBIC, box=box)), True
 
@@ -348,7 +354,7 @@ def analyse(image: Image.Image, settings: RenderSettings) -> Scene:
     subject = find_subject(np.asarray(image), getattr(settings, "subject_point", None))
     crop = frame_subject(image.size, settings.aspect, subject)
     work_size = (round(width * OVERSCAN), round(height * OVERSCAN))
-    work, restored = _working_image(image, crop, work_size)
+    work, restored = _working_image(image, crop, work_size, subject.people)
 
     def into(size, x, y):
         """A point of the photo in the pixels of the crop at ``size``."""

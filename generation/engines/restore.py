@@ -298,8 +298,12 @@ def softness_of(gray: np.ndarray) -> float:
     return float(np.clip((CRISP_RATIO - fine / coarse) / 0.08, 0, 1) * SHARPEN_MOST)
 
 
-def restore_image(rgb: np.ndarray, *, upscale: int = 1, progress: ProgressCallback = lambda fraction: None) -> np.ndarray:
-    """The restored photo (RGB uint8), at ``upscale`` times its size."""
+def restore_image(
+    rgb: np.ndarray, *, upscale: int = 1, faces: list[tuple[int, int, int, int]] | None = None,
+    progress: ProgressCallback = lambda fraction: None,
+) -> np.ndarray:
+    """The restored photo (RGB uint8), at ``upscale`` times its size. ``faces`` are the people's
+    faces in it, (x, y, w, h), where the caller has found them already; found here otherwise."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     sigma = noise_sigma(gray)
     mask = defect_mask(gray, sigma)
@@ -307,7 +311,8 @@ def restore_image(rgb: np.ndarray, *, upscale: int = 1, progress: ProgressCallba
     progress(0.2)
     repaired = levels_restore(repaired)
     gray = cv2.cvtColor(repaired, cv2.COLOR_RGB2GRAY)
-    faces = [(face.x, face.y, face.w, face.h) for face in detect_faces(repaired) if face.kind == PERSON]
+    if faces is None:
+        faces = [(face.x, face.y, face.w, face.h) for face in detect_faces(repaired) if face.kind == PERSON]
     cleaned = denoise(repaired, noise_sigma(gray) if mask.any() else sigma, faces)
     progress(0.7)
     cleaned = deblur(cleaned, blur_sigma(cv2.cvtColor(cleaned, cv2.COLOR_RGB2GRAY)), grain=sigma)

@@ -175,13 +175,13 @@ def test_a_person_does_not_blink_unless_the_operator_turns_the_blink_on(settings
 
 def test_with_the_blink_on_a_person_blinks_once_with_both_eyes_and_a_pet_keeps_its_own_motion(settings):
     settings.GENERATION_LIVING_PHOTO_BLINK = True
-    knobs = LivingPhotoSettings(aspect="1:1", height=320, seconds=2, fps=24)
+    knobs = LivingPhotoSettings(aspect="1:1", height=480, seconds=2, fps=24)
     scene = analyse(PERSON, knobs)
     poses = _camera_path(scene, knobs)
     shut = [index for index, pose in enumerate(poses) if pose.blink == 1]
     assert len(scene.eyes) == 2 and len(shut) == 1
     assert 0.2 < shut[0] / len(poses) < 0.8  # away from the loop's seam
-    frames = render(PERSON, aspect="1:1", height=320, seconds=2, fps=24)
+    frames = render(PERSON, aspect="1:1", height=480, seconds=2, fps=24)
     before = shut[0] - 3  # open, the camera nearly where it is at the blink
 
     def dark_eyes(frame):
