@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from core.validators import validate_single_line
 from generation.engines import VIDEO, EngineError, EngineNotReady, InvalidSettings, RenderSettings, UnknownEngine, all_engines, get_engine
 from generation.engines.memorial_portrait import BACKDROP_LABELS, SHAPE_LABELS, TONE_LABELS, MemorialPortraitSettings
+from generation.engines.portrait_sdxl import ATTIRE_LABELS, PortraitSdxlSettings
 from generation.limits import JobLimits
 from generation.photos import ACCEPTED, NormalizedPhoto, PhotoRejected, PhotoTooLarge, photo_max_bytes, photo_normalize
 from generation.services import engine_availability
@@ -18,6 +19,7 @@ LIMITS = RenderSettings.LIMITS
 FIELD_FOR_KNOB = {
     "aspect": "aspect_ratio", "height": "height", "motion": "motion", "seconds": "seconds", "fps": "fps", "loop": "loop", "prompt": "prompt",
     "subject": "subject", "shape": "shape", "backdrop": "backdrop", "tone": "tone", "ribbon": "ribbon", "frame": "frame", "count": "count",
+    "attire": "attire",
 }
 
 
@@ -102,6 +104,7 @@ class CreationForm(forms.Form):
         choices=[(number, str(number)) for number in range(1, int(MemorialPortraitSettings.LIMITS["count"][1]) + 1)],
         help_text=_("The backdrop you chose first, then the others."),
     )
+    attire = forms.ChoiceField(label=_("Attire"), choices=list(ATTIRE_LABELS.items()), initial=PortraitSdxlSettings.attire, required=False)
     ribbon = forms.BooleanField(label=_("Mourning ribbon"), required=False, help_text=_("A black ribbon across the top corners."))
     frame = forms.BooleanField(label=_("Frame line"), required=False, help_text=_("A thin dark line inside the border."))
 

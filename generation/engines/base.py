@@ -187,6 +187,11 @@ class Engine(abc.ABC):
     # the engine's name unless it uses another engine's weights.
     weights_repo: str = ""
     weights_folder: str = ""
+    # The files of ``weights_repo`` to fetch (glob patterns; all of them when empty), and the
+    # other repositories an engine's weights take, each (repository, its files, the subfolder of
+    # the weights folder they go to).
+    weights_allow: tuple[str, ...] = ()
+    extra_weights: tuple[tuple[str, tuple[str, ...], str], ...] = ()
 
     def readiness(self) -> Readiness:
         return Readiness(True)

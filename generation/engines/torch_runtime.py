@@ -132,7 +132,8 @@ def readiness_for(
 ) -> Readiness:
     """Whether a torch engine can run in this process, and if not, what to do about it.
 
-    ``needs`` are the files its weights folder must hold (a tuple among them: any one of those),
+    ``needs`` are the files its weights folder must hold (a tuple among them: any one of those);
+    when only some are missing, the reason names them,
     ``packages`` what it imports (GPU_PACKAGES by default); an engine that is not ``gpu_only``
     runs on the CPU too. The cheap checks come first, so a web process without the packages or
     the weights answers without importing torch."""
@@ -142,8 +143,13 @@ def readiness_for(
         what = "the GPU packages are" if packages is None else f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'}"
         return Readiness(False, f"{what} not installed (pip install -r requirements-gpu.txt)")
     folder = models_dir(engine_name)
-    if not all(any((folder / name).is_file() for name in ((need,) if isinstance(need, str) else need)) for need in needs):
-        return Readiness(False, f"no weights in {folder}; run `manage.py engines download {engine_name}`")
+    missing = [need for need in needs if not any((folder / name).is_file() for name in ((need,) if isinstance(need, str) else need))]
+    if missing:
+        download = f"run `manage.py engines download {engine_name}`"
+        if len(missing) == len(needs):
+            return Readiness(False, f"no weights in {folder}; {download}")
+        names = ", ".join(need if isinstance(need, str) else " or ".join(need) for need in missing)
+        return Readiness(False, f"incomplete weights in {folder}: no {names}; {download}")
     if gpu_only and not django_settings.GENERATION_ALLOW_CPU and not cuda_available():
         return Readiness(False, "no CUDA GPU on this worker")
     return Readiness(True)
@@ -264,8 +270,10 @@ def _fuse_qkv_projections(model: Any) -> None:
 
     fused = {AttnProcessor2_0: FusedAttnProcessor2_0, CogVideoXAttnProcessor2_0: FusedCogVideoXAttnProcessor2_0}
     unfused = 0
-    for layer in model.modules():
-        if not isinstance(layer, Attention):
+    for name, layer in model.named_modules():
+        # An IP-Adapter's image projection (a UNet's ``encoder_hid_proj``) calls its attention
+        # layers, built as self-attention, with other keys and values than their queries.
+        if not isinstance(layer, Attention) or name.startswith("encoder_hid_proj."):
             continue
         if type(layer.processor) not in fused:
             unfused += 1

@@ -310,6 +310,10 @@ GENERATION_DEFAULT_ENGINE = env("GENERATION_DEFAULT_ENGINE", default="living-pho
 # living-photo's blink for people: off, as it reads as a puffy lid more often than as a blink
 # (see the frames in docs/images/ and docs/architecture.md); an operator may turn it on.
 GENERATION_LIVING_PHOTO_BLINK = env.bool("GENERATION_LIVING_PHOTO_BLINK", default=False)
+# memorial-portrait-sdxl's identity add-on (InstantID / IP-Adapter FaceID): off, as InsightFace's
+# face-analysis models it needs are licensed for non-commercial research only. The add-on is not
+# built yet; switched on, the engine reports itself not ready and says why.
+GENERATION_PORTRAIT_SDXL_FACEID = env.bool("GENERATION_PORTRAIT_SDXL_FACEID", default=False)
 # Engines of your own, beside the built-in ones: dotted paths to VideoEngine or ImageEngine
 # subclasses, comma-separated. Set it the same for the web and every worker process.
 GENERATION_EXTRA_ENGINES = env.list("GENERATION_EXTRA_ENGINES", default=[])

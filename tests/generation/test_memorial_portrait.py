@@ -171,8 +171,11 @@ def test_knobs_out_of_range_are_refused_at_their_field(knobs, field):
 @pytest.mark.django_db
 def test_a_portrait_is_made_as_a_job_from_the_upload_form(owner_client):
     page = owner_client.get(reverse("studio:creation-new"))
-    for knob in ("shape", "backdrop", "tone", "count", "ribbon", "frame"):  # offered for this engine alone
+    for knob in ("shape", "frame"):  # offered for this engine alone
         assert page.context["form"].knob_engines[knob] == "memorial-portrait"
+    for knob in ("backdrop", "tone", "count", "ribbon"):  # and for its GPU twin
+        assert page.context["form"].knob_engines[knob] == "memorial-portrait memorial-portrait-sdxl"
+    for knob in ("shape", "backdrop", "tone", "count", "ribbon", "frame"):
         assert f'name="{knob}"' in page.content.decode()
     buffer = io.BytesIO(PERSON_PHOTO.read_bytes())
     buffer.name = "grandma.jpg"

@@ -17,12 +17,12 @@ def bench(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(BENCH), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_the_diffusion_bench_times_stock_and_optimized_pipelines_of_both_models_and_finds_the_same_frames():
+def test_the_diffusion_bench_times_stock_and_optimized_pipelines_of_every_model_and_finds_the_same_frames():
     result = bench("--device", "cpu", "--tiny", "--runs", "1", "--json")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert (figures["device"], figures["tiny"], figures["runs"], figures["torch_compile"]) == ("cpu", True, 1, False)
-    assert set(figures["models"]) == {"svd", "cog"}
+    assert set(figures["models"]) == {"svd", "cog", "sdxl"}
     for model in figures["models"].values():
         for variant in ("stock", "ours"):
             assert model[variant]["median_s"] > 0 and len(model[variant]["runs_s"]) == 1

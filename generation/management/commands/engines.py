@@ -1,6 +1,9 @@
+from dataclasses import dataclass
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError
 
-from generation.engines import EngineError, all_engines, get_engine
+from generation.engines import Engine, EngineError, all_engines, get_engine
 from generation.engines.torch_runtime import models_dir
 
 
@@ -53,20 +56,37 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         if not engine.weights_repo:
             raise CommandError(f"{engine.name} needs no weights.")
-        folder = models_dir(engine.weights_folder or engine.name)
-        self.stdout.write(f"Downloading {engine.weights_repo} into {folder} …")
-        try:
-            snapshot_download(repo_id=engine.weights_repo, local_dir=folder)
-        except GatedRepoError:
-            raise CommandError(
-                f"{engine.weights_repo} is gated: accept its licence on the model hub, set HF_TOKEN and try again."
-            ) from None
-        except LocalEntryNotFoundError:
-            raise CommandError(
-                f"Could not reach the model hub at {constants.ENDPOINT} to download {engine.weights_repo}; "
-                "check the network (or HF_ENDPOINT) and try again."
-            ) from None
-        except (HfHubHTTPError, OSError) as error:
-            raise CommandError(f"Could not download {engine.weights_repo}: {' '.join(str(error).split())}") from None
+        for download in weights_downloads(engine):
+            self.stdout.write(f"Downloading {download.repo} into {download.folder} …")
+            try:
+                snapshot_download(repo_id=download.repo, local_dir=download.folder, allow_patterns=download.allow)
+            except GatedRepoError:
+                raise CommandError(
+                    f"{download.repo} is gated: accept its licence on the model hub, set HF_TOKEN and try again."
+                ) from None
+            except LocalEntryNotFoundError:
+                raise CommandError(
+                    f"Could not reach the model hub at {constants.ENDPOINT} to download {download.repo}; "
+                    "check the network (or HF_ENDPOINT) and try again."
+                ) from None
+            except (HfHubHTTPError, OSError) as error:
+                raise CommandError(f"Could not download {download.repo}: {' '.join(str(error).split())}") from None
         readiness = engine.readiness()
         self.stdout.write(f"{engine.name}: {'ready' if readiness.ready else f'downloaded, not ready: {readiness.reason}'}")
+
+
+@dataclass(frozen=True)
+class Download:
+    repo: str
+    folder: Path
+    allow: list[str] | None  # glob patterns of the repository's files; None for all of them
+
+
+def weights_downloads(engine: Engine) -> list[Download]:
+    """What ``engines download`` fetches for ``engine``, and where: its ``weights_repo`` into its
+    weights folder, then each of its ``extra_weights`` into a subfolder of it."""
+    folder = models_dir(engine.weights_folder or engine.name)
+    return [
+        Download(engine.weights_repo, folder, list(engine.weights_allow) or None),
+        *(Download(repo, folder / into, list(allow) or None) for repo, allow, into in engine.extra_weights),
+    ]
