@@ -349,8 +349,8 @@ def test_engines_download_puts_the_hub_s_files_where_the_engine_reads_them(setti
 
     asked = []
 
-    def snapshot_download(*, repo_id, local_dir):
-        asked.append((repo_id, local_dir))
+    def snapshot_download(*, repo_id, local_dir, allow_patterns=None):
+        asked.append((repo_id, local_dir, allow_patterns))
         colorize.save(tiny_model(), local_dir, safetensors=False)
         return str(local_dir)
 
@@ -358,7 +358,7 @@ def test_engines_download_puts_the_hub_s_files_where_the_engine_reads_them(setti
     settings.GENERATION_MODELS_DIR = tmp_path
     colorize._MODELS.clear()
     call_command("engines", "download", name)
-    assert asked == [("piddnad/ddcolor_paper", tmp_path / "colorize")]
+    assert asked == [("piddnad/ddcolor_paper", tmp_path / "colorize", None)]  # the whole repository
     assert capsys.readouterr().out.splitlines()[-1] == f"{name}: ready"
     assert get_engine("colorize").readiness().ready and get_engine("restore+colorize").readiness().ready
     assert colorize.load_model().config == ddcolor.DDColorConfig.from_dict(TINY)
