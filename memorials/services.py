@@ -1,6 +1,5 @@
 import secrets
 
-from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -8,9 +7,8 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 
 from generation.models import Job, JobOutput
-from generation.photos import photo_normalize
 from studio.models import Creation
-from studio.services import creation_create
+from studio.services import image_animate
 
 from . import selectors
 from .models import GuestbookMessage, Memorial
@@ -84,12 +82,9 @@ def memorial_animate(*, memorial: Memorial, params: dict | None = None) -> Creat
     ``creation_create`` raises (NoCreditsLeft, EngineError...)."""
     if memorial.portrait is None:
         raise NothingToAnimate(gettext("Choose the portrait first."))
-    with memorial.portrait.file.open("rb") as handle:
-        photo = photo_normalize(handle)
-    shape = "3:4" if photo.size[1] > photo.size[0] else "1:1"  # a 4:5 or 3:4 portrait stays upright
-    creation = creation_create(
-        owner=memorial.owner, photos=[photo], title=memorial.name, aspect_ratio=shape, engine=settings.GENERATION_DEFAULT_ENGINE, params=params,
-    )
+    portrait = memorial.portrait
+    shape = "3:4" if (portrait.height or 0) > (portrait.width or 0) else "1:1"  # a 4:5 or 3:4 portrait stays upright
+    creation = image_animate(owner=memorial.owner, image=portrait, title=memorial.name, aspect_ratio=shape, params=params)
     memorial.living_creation = creation
     memorial.save(update_fields=["living_creation", "updated_at"])
     return creation

@@ -96,11 +96,16 @@ def creation_animate(*, creation: Creation) -> Creation:
     image = next(iter(job.images), None) if job is not None and job.state == Job.State.SUCCEEDED else None
     if image is None:
         raise NothingToAnimate(gettext("Only a finished photo can be brought to life."))
+    return image_animate(owner=creation.owner, image=image, title=creation.title, aspect_ratio=creation.aspect_ratio)
+
+
+def image_animate(*, owner, image, title: str, aspect_ratio: str, params: dict | None = None) -> Creation:
+    """A new creation of ``owner``'s, for one credit, that animates ``image`` (a JobOutput still)
+    with the default engine. The caller says which image and checks it is the owner's."""
     with image.file.open("rb") as handle:
         photo = photo_normalize(handle)
     return creation_create(
-        owner=creation.owner, photos=[photo], title=creation.title, aspect_ratio=creation.aspect_ratio,
-        engine=settings.GENERATION_DEFAULT_ENGINE,
+        owner=owner, photos=[photo], title=title, aspect_ratio=aspect_ratio, engine=settings.GENERATION_DEFAULT_ENGINE, params=params,
     )
 
 
