@@ -62,6 +62,10 @@ NOISE_FLOOR = 2.0  # below this noise level (in 0–255 steps), no denoising
 # Non-local means strength per unit of measured grain, on the luma and on the chroma.
 DENOISE_PER_SIGMA = 0.75
 DENOISE_CHROMA_PER_SIGMA = 0.7
+# Non-local means compares 7×7 patches within 11×11 of each pixel: OpenCV's default of 21×21
+# scored no better on the bench's grain (within 0.05 dB) at 3.6 times the work.
+NLM_PATCH, NLM_SEARCH = 7, 11
+CHROMA_AT_HALF = 0.7  # the chroma's strength at half size, as a share of the full-size one's
 FACE_TEXTURE_KEPT = 0.35  # of the photo's own texture, inside faces
 CLAHE_BLEND = 0.35
 CLAHE_CLIP = 2.0
@@ -207,6 +211,20 @@ def levels_restore(rgb: np.ndarray) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def _denoise_chroma(chroma: np.ndarray, strength: float) -> np.ndarray:
+    """Non-local means on the two chroma channels at half size, enlarged back: chroma's grain
+    is coarse and the eye resolves colour at about half the detail of lightness (which is why
+    JPEG and video keep it at half size), so the result looks the same for a quarter of the
+    work. Averaging four pixels into one leaves about 1/√2 of coarse grain (half of fine
+    grain), so the strength is 0.7 of the full-size one's."""
+    h, w = chroma.shape[:2]
+    if min(h, w) < 64:
+        return cv2.fastNlMeansDenoising(np.ascontiguousarray(chroma), None, strength, NLM_PATCH, NLM_SEARCH)
+    half = cv2.resize(chroma, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    cleaned = cv2.fastNlMeansDenoising(half, None, CHROMA_AT_HALF * strength, NLM_PATCH, NLM_SEARCH)
+    return cv2.resize(cleaned, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def denoise(rgb: np.ndarray, sigma: float, faces: list[tuple[int, int, int, int]]) -> np.ndarray:
     """Non-local means on the luma and, together, the two chroma channels (YCrCb), each as
     strong as the grain measured. In YCrCb the grain is as strong in the shadows as in the
@@ -216,8 +234,8 @@ def denoise(rgb: np.ndarray, sigma: float, faces: list[tuple[int, int, int, int]
     if sigma < NOISE_FLOOR:
         return rgb
     ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
-    luma = cv2.fastNlMeansDenoising(ycc[..., 0], None, float(np.clip(DENOISE_PER_SIGMA * sigma, 3, 30)), 7, 21)
-    chroma = cv2.fastNlMeansDenoising(np.ascontiguousarray(ycc[..., 1:]), None, float(np.clip(DENOISE_CHROMA_PER_SIGMA * sigma, 3, 30)), 7, 21)
+    luma = cv2.fastNlMeansDenoising(ycc[..., 0], None, float(np.clip(DENOISE_PER_SIGMA * sigma, 3, 30)), NLM_PATCH, NLM_SEARCH)
+    chroma = _denoise_chroma(ycc[..., 1:], float(np.clip(DENOISE_CHROMA_PER_SIGMA * sigma, 3, 30)))
     if faces:
         keep = np.zeros(rgb.shape[:2], np.float32)
         for x, y, w, h in faces:
