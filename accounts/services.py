@@ -14,7 +14,6 @@ from core.storage import files_delete_on_commit, files_of
 from .exports import data_exports_delete
 from .models import DataExport, User
 from .signals import account_deleting
-from .tasks import build_data_export
 
 logger = logging.getLogger(__name__)
 
@@ -93,5 +92,13 @@ def data_export_request(*, user: User) -> DataExport:
             return preparing
         data_exports_delete(user.data_exports.all())
         export = DataExport.objects.create(user=user)
-        transaction.on_commit(lambda: build_data_export.delay(str(export.pk)))
+        transaction.on_commit(lambda: _export_build_later(export))
     return export
+
+
+def _export_build_later(export: DataExport) -> None:
+    # The task module brings Celery, which every process would otherwise load with this app
+    # (a command such as `manage.py animate` needs none of it), as generation.messaging does.
+    from .tasks import build_data_export
+
+    build_data_export.delay(str(export.pk))
