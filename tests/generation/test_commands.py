@@ -1,4 +1,5 @@
 """The command-line tools: animate, engines, ensure_admin, requeue_jobs."""
+import os
 import subprocess
 import sys
 
@@ -108,3 +109,16 @@ def test_queues_reports_waiting_jobs_per_queue(make_creation, user, capsys):
     lines = capsys.readouterr().out.splitlines()
     cpu = next(line for line in lines if line.startswith("cpu"))
     assert cpu.split()[1:4] == ["2", "1", "0"] and "living-photo" in cpu
+
+
+def test_a_command_that_sends_no_task_starts_without_celery():
+    # `manage.py animate` and the other commands load every app; Celery (and the broker's
+    # client) load only where a task is sent or a worker runs.
+    code = (
+        "import sys, django; django.setup(); import generation.management.commands.animate; "
+        "print(sorted(name for name in ('celery', 'kombu') if name in sys.modules))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "petmemories.settings.local"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
