@@ -36,9 +36,12 @@ class VideoInfo:
 
 
 # x264's veryfast, with its cheapest motion search: a third less encoding time for about a
-# tenth more bytes at the same quality (crf), on our smooth, slow motion.
+# tenth more bytes at the same quality (crf), on our smooth, slow motion. And B-frames placed
+# in a fixed pattern rather than chosen frame by frame (b-adapt=0): motion this even wants the
+# pattern anyway, so the choosing only cost time (the living photo's sample: the same PSNR,
+# 42.3 dB, 2 % fewer bytes, about 6 % less encoding CPU).
 X264_PRESET = "veryfast"
-X264_PARAMS = "me=dia:subme=1"
+X264_PARAMS = "me=dia:subme=1:b-adapt=0"
 
 
 def encode_mp4(frames: Iterable[np.ndarray], path: Path, *, fps: int, crf: int = 20, preset: str = X264_PRESET) -> int:
