@@ -3,6 +3,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from generation.engines import VideoEngine, all_engines
+from generation.limits import JobLimits
+from studio.forms import engine_field_offer
+
 from .models import EPITAPH_MAX, MESSAGE_MAX, GuestbookMessage, Memorial
 from .rules import contains_link
 from .selectors import image_candidates, portrait_candidates, video_candidates
@@ -87,3 +91,14 @@ class GuestbookForm(forms.ModelForm):
 
     def clean_message(self):
         return self._no_link("message")
+
+
+class AnimateForm(forms.Form):
+    """"Bring it to life": which engine makes the living video, among those that make one
+    (empty: the default engine)."""
+
+    engine = forms.ChoiceField(label=_("Made by"), required=False)
+
+    def __init__(self, *args, limits: JobLimits, **kwargs):
+        super().__init__(*args, **kwargs)
+        engine_field_offer(self.fields["engine"], [engine for engine in all_engines() if isinstance(engine, VideoEngine)], limits)

@@ -1,11 +1,13 @@
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 
+from generation.engines import get_engine
 from generation.models import Job, JobOutput
 from studio.models import Creation
 from studio.services import image_animate
@@ -75,16 +77,21 @@ class NothingToAnimate(ValueError):
     """``str()`` tells the owner why."""
 
 
-def memorial_animate(*, memorial: Memorial, params: dict | None = None) -> Creation:
+def memorial_animate(*, memorial: Memorial, engine: str | None = None, params: dict | None = None) -> Creation:
     """"Bring it to life" from the chosen portrait (not the first candidate its job made): a
-    creation of the owner's, for one credit, that animates it with the default engine; its
-    video becomes the memorial's living video when its job succeeds. Raises what
-    ``creation_create`` raises (NoCreditsLeft, EngineError...)."""
+    creation of the owner's, for one credit, that animates it with ``engine`` (the default
+    engine when None) as that engine animates a portrait of a person (its ``portrait_params``:
+    calm, the camera still); its video becomes the memorial's living video when its job
+    succeeds. Raises what ``creation_create`` raises (NoCreditsLeft, EngineError...)."""
     if memorial.portrait is None:
         raise NothingToAnimate(gettext("Choose the portrait first."))
     portrait = memorial.portrait
     shape = "3:4" if (portrait.height or 0) > (portrait.width or 0) else "1:1"  # a 4:5 or 3:4 portrait stays upright
-    creation = image_animate(owner=memorial.owner, image=portrait, title=memorial.name, aspect_ratio=shape, params=params)
+    engine = engine or settings.GENERATION_DEFAULT_ENGINE
+    calm = getattr(get_engine(engine), "portrait_params", {})  # an image engine is refused by creation_create
+    creation = image_animate(
+        owner=memorial.owner, image=portrait, title=memorial.name, aspect_ratio=shape, engine=engine, params={**calm, **(params or {})},
+    )
     memorial.living_creation = creation
     memorial.save(update_fields=["living_creation", "updated_at"])
     return creation

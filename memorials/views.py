@@ -10,11 +10,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.media import private_file_response
 from generation.engines import EngineError
 from generation.models import JobOutput
+from shop.selectors import plan_for
 from shop.services.credits import NoCreditsLeft
 from studio.ratelimit import client_address, rate_limit_allow
 
 from . import selectors, services
-from .forms import GuestbookForm, MemorialForm, PinForm, SharingForm
+from .forms import AnimateForm, GuestbookForm, MemorialForm, PinForm, SharingForm
 
 # --- The owner's pages ---------------------------------------------------------------------
 
@@ -64,6 +65,7 @@ def memorial_detail(request, memorial_id):
     return render(request, "memorials/detail.html", {
         **_page_context(memorial, media_key=memorial.pk, owner=True),
         "sharing_form": SharingForm(initial=initial),
+        "animate_form": AnimateForm(limits=plan_for(user=request.user).job_limits()),
         "guestbook": selectors.guestbook_for_owner(memorial=memorial),
     })
 
@@ -116,8 +118,12 @@ def memorial_share_rotate(request, memorial_id):
 @require_POST
 def memorial_animate(request, memorial_id):
     memorial = selectors.memorial_get_owned(user=request.user, memorial_id=memorial_id)
+    form = AnimateForm(request.POST, limits=plan_for(user=request.user).job_limits())
+    if not form.is_valid():
+        messages.error(request, gettext("Choose how to bring it to life."))
+        return redirect(memorial)
     try:
-        creation = services.memorial_animate(memorial=memorial)
+        creation = services.memorial_animate(memorial=memorial, engine=form.cleaned_data["engine"] or None)
     except (ValueError, NoCreditsLeft) as error:
         messages.error(request, str(error))
         return redirect(memorial)

@@ -66,6 +66,23 @@ def photo_checked(upload) -> NormalizedPhoto:
         raise forms.ValidationError(str(rejected)) from None
 
 
+def engine_field_offer(field: forms.ChoiceField, engines, limits: JobLimits) -> None:
+    """Offer ``engines`` in ``field``: each listed, those the plan does not include or that are
+    not ready shown but disabled with the reason, the default engine chosen where it can be."""
+    unavailable = {}
+    for engine in engines:
+        readiness = engine_availability(engine)
+        if engine.queue == "gpu" and not limits.gpu_engines:
+            unavailable[engine.name] = gettext("for Premium")
+        elif not readiness.ready:
+            unavailable[engine.name] = readiness.reason
+    field.choices = [(engine.name, engine.label) for engine in engines]
+    available = [engine.name for engine in engines if engine.name not in unavailable]
+    default = settings.GENERATION_DEFAULT_ENGINE
+    field.initial = default if default in available else next(iter(available), None)
+    field.widget = SelectWithUnavailable(choices=field.choices, unavailable=unavailable)
+
+
 class CreationForm(forms.Form):
     photo = PhotosField(
         label=_("Photo"),
@@ -117,18 +134,7 @@ class CreationForm(forms.Form):
         self.limits = limits
         self.fields["photo"].help_text = format_lazy(_("{formats}, up to {megabytes} MB."), formats=ACCEPTED, megabytes=photo_max_bytes() // (1024 * 1024))
         engines = all_engines()
-        unavailable = {}
-        for engine in engines:
-            readiness = engine_availability(engine)
-            if engine.queue == "gpu" and not limits.gpu_engines:
-                unavailable[engine.name] = gettext("for Premium")
-            elif not readiness.ready:
-                unavailable[engine.name] = readiness.reason
-        self.fields["engine"].choices = [(engine.name, engine.label) for engine in engines]
-        available = [engine.name for engine in engines if engine.name not in unavailable]
-        default = settings.GENERATION_DEFAULT_ENGINE
-        self.fields["engine"].initial = default if default in available else next(iter(available), None)
-        self.fields["engine"].widget = SelectWithUnavailable(choices=self.fields["engine"].choices, unavailable=unavailable)
+        engine_field_offer(self.fields["engine"], engines, limits)
         self.fields["height"].widget = SelectWithUnavailable(
             choices=self.fields["height"].choices, unavailable={value: gettext("for Premium") for value, _label in self.fields["height"].choices if value > limits.max_height}
         )

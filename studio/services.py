@@ -99,13 +99,14 @@ def creation_animate(*, creation: Creation) -> Creation:
     return image_animate(owner=creation.owner, image=image, title=creation.title, aspect_ratio=creation.aspect_ratio)
 
 
-def image_animate(*, owner, image, title: str, aspect_ratio: str, params: dict | None = None) -> Creation:
+def image_animate(*, owner, image, title: str, aspect_ratio: str, engine: str | None = None, params: dict | None = None) -> Creation:
     """A new creation of ``owner``'s, for one credit, that animates ``image`` (a JobOutput still)
-    with the default engine. The caller says which image and checks it is the owner's."""
+    with ``engine`` (the default engine when None). The caller says which image and checks it
+    is the owner's; the plan's limits are checked as for any creation."""
     with image.file.open("rb") as handle:
         photo = photo_normalize(handle)
     return creation_create(
-        owner=owner, photos=[photo], title=title, aspect_ratio=aspect_ratio, engine=settings.GENERATION_DEFAULT_ENGINE, params=params,
+        owner=owner, photos=[photo], title=title, aspect_ratio=aspect_ratio, engine=engine or settings.GENERATION_DEFAULT_ENGINE, params=params,
     )
 
 

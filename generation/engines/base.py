@@ -225,6 +225,10 @@ class VideoEngine(Engine):
     """Turns one photo into frames; a job keeps them as a video, an animation and a poster."""
 
     makes = (VIDEO, ANIMATION, POSTER)
+    # The knobs that bring a formal portrait of a person to life with dignity: a calm face,
+    # slight movement, the camera still; what a memorial's "bring it to life" asks of the
+    # engine. An engine whose defaults already do that keeps this empty.
+    portrait_params: ClassVar[dict[str, object]] = {}
 
     @abc.abstractmethod
     def render(

@@ -33,6 +33,13 @@ DEFAULT_PROMPT = (
     "A pet gently breathing and blinking, looking around calmly, soft natural light, "
     "subtle natural motion, steady camera, high quality, realistic detail."
 )
+# For a memorial portrait of a person: what moves is small, and the camera does not.
+PORTRAIT_PROMPT = (
+    "A formal portrait of a person coming gently to life: a calm, peaceful face, a slow natural "
+    "blink, a faint smile, breathing softly, hair moving slightly in a light breeze. The camera "
+    "does not move, no zoom, no pan; the background stays still. Soft studio light, realistic, "
+    "dignified, high quality."
+)
 PROMPT_MAX_CHARS = 500
 # The VAE turns every 4 frames after the first into one latent frame, and decodes the latent
 # frames two at a time, a leftover one going with the first pair: only an odd number of latent
@@ -97,6 +104,7 @@ class CogVideoXI2VEngine(DiffusionEngine, VideoEngine):
     settings_class = CogSettings
     time_limit = 1200
     weights_repo = "THUDM/CogVideoX-5b-I2V"
+    portrait_params = {"prompt": PORTRAIT_PROMPT}
 
     def render(self, image: Image.Image, settings: CogSettings, progress: ProgressCallback) -> Iterator[np.ndarray]:
         from diffusers import CogVideoXImageToVideoPipeline

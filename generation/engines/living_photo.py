@@ -628,6 +628,9 @@ class LivingPhotoEngine(VideoEngine):
     queue = "cpu"
     time_limit = 300
     settings_class = LivingPhotoSettings
+    # A memorial portrait: a third of the usual motion, so the camera barely pushes in and the
+    # sway and breath are slight.
+    portrait_params = {"motion": 85}
 
     def render(self, image: Image.Image, settings: LivingPhotoSettings, progress: ProgressCallback) -> Iterator[np.ndarray]:
         scene = analyse(image, settings)

@@ -29,6 +29,9 @@ from .torch_runtime import (
 )
 
 PIXEL_BUDGET = 1024 * 576  # SVD-XT's training size
+# A portrait of a person: a low motion bucket moves the face and hair a little and leaves the
+# camera and the backdrop nearly still (127, the default, turns heads and pans).
+PORTRAIT_MOTION = 40
 SIZE_MULTIPLE = 64
 
 
@@ -72,6 +75,7 @@ class SvdXtEngine(DiffusionEngine, VideoEngine):
     settings_class = SvdSettings
     time_limit = 900
     weights_repo = "stabilityai/stable-video-diffusion-img2vid-xt"
+    portrait_params = {"motion": PORTRAIT_MOTION}
 
     def render(self, image: Image.Image, settings: SvdSettings, progress: ProgressCallback) -> Iterator[np.ndarray]:
         from diffusers import StableVideoDiffusionPipeline

@@ -111,3 +111,52 @@ def test_bring_it_to_life_needs_a_portrait(owner):
     memorial = memorial_create(owner=owner, name="Kim")
     response = client_for(owner).post(reverse("memorials:animate", args=[memorial.pk]), follow=True)
     assert "Choose the portrait first." in response.content.decode()
+
+
+def test_bring_it_to_life_asks_the_engine_for_a_calm_portrait(owner, small_render_params):
+    from generation.engines import get_engine
+
+    memorial = memorial_create(owner=owner, name="Kim", portrait=finished_job_make(owner=owner).outputs.get(position=0))
+    creation = memorial_animate(memorial=memorial, params=small_render_params)
+    calm = get_engine("living-photo").portrait_params
+    assert calm and creation.job.engine == "living-photo"
+    assert {name: creation.job.params[name] for name in calm} == calm
+    # What the caller says wins over the engine's calm defaults.
+    memorial.living_creation = None
+    creation = memorial_animate(memorial=memorial, params={**small_render_params, "motion": 200})
+    assert creation.job.params["motion"] == 200
+
+
+@pytest.mark.parametrize(("engine", "knob"), [("svd-xt", "motion"), ("cogvideox-i2v", "prompt")])
+def test_the_gpu_video_engines_animate_a_portrait_gently(engine, knob):
+    from generation.engines import get_engine
+
+    engine = get_engine(engine)
+    calm = engine.settings(engine.portrait_params)
+    everyday = engine.settings({})
+    assert getattr(calm, knob) != getattr(everyday, knob)
+    if knob == "motion":
+        assert calm.motion < everyday.motion / 2
+    else:
+        assert "camera does not move" in calm.prompt and "blink" in calm.prompt
+
+
+def test_the_memorial_page_offers_the_video_engines_and_the_plan_decides(owner, settings, tmp_path):
+    import html
+
+    settings.GENERATION_MODELS_DIR = tmp_path
+    memorial = memorial_create(owner=owner, name="Kim", portrait=finished_job_make(owner=owner).outputs.get(position=0))
+    client = client_for(owner)
+    page = html.unescape(client.get(memorial.get_absolute_url()).content.decode())
+    assert 'value="living-photo" selected' in page
+    assert 'value="svd-xt" disabled' in page and "for Premium" in page
+    assert 'value="memorial-portrait"' not in page  # an image engine makes no living video
+    # A free account that posts a GPU engine anyway is refused by the service, and pays nothing.
+    response = client.post(reverse("memorials:animate", args=[memorial.pk]), {"engine": "svd-xt"}, follow=True)
+    assert "Stable Video Diffusion XT comes with Premium." in html.unescape(response.content.decode())
+    assert not Creation.objects.exists()
+    # An engine that is no choice at all is refused by the form.
+    response = client.post(reverse("memorials:animate", args=[memorial.pk]), {"engine": "memorial-portrait"}, follow=True)
+    assert "Choose how to bring it to life." in response.content.decode()
+    response = client.post(reverse("memorials:animate", args=[memorial.pk]), {"engine": "living-photo"})
+    assert Creation.objects.get().job.engine == "living-photo"
