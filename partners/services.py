@@ -157,7 +157,7 @@ def case_photo_add(*, case: Case, photo: NormalizedPhoto, uploaded_by) -> CasePh
 
 
 @transaction.atomic
-def case_product_make(*, case: Case, photo: CasePhoto, kind: str, made_by) -> CaseProduct:
+def case_product_make(*, case: Case, photo: CasePhoto, kind: str, made_by, params: dict | None = None) -> CaseProduct:
     """Queue a memorial portrait (or a restored photo) of ``photo`` for the organisation's
     account, with its plan's limits and no credit (the organisation is invoiced for it).
     Raises what ``creation_create`` raises."""
@@ -168,7 +168,7 @@ def case_product_make(*, case: Case, photo: CasePhoto, kind: str, made_by) -> Ca
     shape = "3:4" if photo.height > photo.width else "1:1"
     creation = creation_create(
         owner=case.organisation.account, photos=[normalized], title=case.memorial.name, aspect_ratio=shape,
-        engine=PRODUCT_ENGINES[kind], plan=_job_plan(case.organisation), reserve_credit=False,
+        engine=PRODUCT_ENGINES[kind], params=params, plan=_job_plan(case.organisation), reserve_credit=False,
     )
     return CaseProduct.objects.create(case=case, kind=kind, creation=creation, made_by=made_by)
 
@@ -180,10 +180,10 @@ def case_portrait_choose(*, case: Case, output: JobOutput) -> Case:
 
 
 @transaction.atomic
-def case_animate(*, case: Case, made_by) -> CaseProduct:
+def case_animate(*, case: Case, made_by, params: dict | None = None) -> CaseProduct:
     """The living video, made from the memorial's chosen portrait by the memorial's own "bring
     it to life"; it joins the memorial when it is done. Raises what ``memorial_animate`` raises."""
-    creation = memorial_animate(memorial=case.memorial, plan=_job_plan(case.organisation), reserve_credit=False)
+    creation = memorial_animate(memorial=case.memorial, params=params, plan=_job_plan(case.organisation), reserve_credit=False)
     return CaseProduct.objects.create(case=case, kind=CaseProduct.Kind.VIDEO, creation=creation, made_by=made_by)
 
 
