@@ -8,7 +8,7 @@ from django.urls import path
 from django.utils.translation import gettext
 
 from . import selectors, services
-from .models import Case, CaseProduct, Delivery, Invitation, Membership, Organisation, PricePlan
+from .models import Case, CaseProduct, Delivery, Invitation, Invoice, Membership, Organisation, PricePlan
 
 
 @admin.register(PricePlan)
@@ -114,4 +114,19 @@ class DeliveryAdmin(admin.ModelAdmin):
     readonly_fields = ["case", "has_pin", "created_by", "created_at"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    """Written by `manage.py partners_invoice`; Stripe holds the invoice itself."""
+
+    list_display = ["organisation", "month", "total", "currency", "stripe_invoice_id", "finalized_at"]
+    list_filter = ["organisation", "month"]
+    readonly_fields = ["organisation", "month", "stripe_invoice_id", "currency", "total", "created_at", "finalized_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -186,3 +186,24 @@ class Delivery(models.Model):
 
     def get_absolute_url(self):
         return reverse("partners:delivery", args=[self.token])
+
+
+class Invoice(models.Model):
+    """One month's usage invoiced through Stripe: invoice items on the organisation's customer,
+    gathered into an invoice that is finalized. One per organisation and month, so that running
+    the monthly invoicing again adds nothing."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="invoices")
+    month = models.DateField(help_text="The month's first day.")
+    stripe_invoice_id = models.CharField(max_length=255, unique=True)
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, help_text="As Stripe finalized it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-month", "organisation"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "month"], name="one_partner_invoice_a_month")]
+
+    def __str__(self):
+        return f"{self.organisation}, {self.month:%Y-%m}"

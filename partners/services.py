@@ -23,10 +23,13 @@ from memorials.services import (
     memorial_unlock,
     memorial_update,
 )
+from shop import payments
 from shop.models import Plan
+from shop.money import from_minor_units, to_minor_units
 from studio.services import creation_create
 
-from .models import Case, CasePhoto, CaseProduct, Delivery, Invitation, Membership, Organisation
+from . import selectors
+from .models import Case, CasePhoto, CaseProduct, Delivery, Invitation, Invoice, Membership, Organisation
 
 INVITATION_DAYS = 7
 DELIVERY_UNLOCKED_SESSION_KEY = "partners_deliveries_unlocked"
@@ -220,3 +223,59 @@ def delivery_unlock(*, delivery: Delivery, pin: str, session) -> bool:
         return False
     memorial_unlock(memorial=delivery.case.memorial, pin=pin, session=session)
     return True
+
+
+# --- Monthly invoicing ------------------------------------------------------------------------
+
+# The invoice item of each kind of usage, and the price-plan field that prices it.
+INVOICED = {"cases": ("case_price", "cases"), "portraits": ("portrait_price", "memorial portraits"),
+            "images": ("image_price", "restored photos"), "videos": ("video_price", "living videos")}
+
+
+def organisation_customer_ensure(*, organisation: Organisation) -> str:
+    """The organisation's Stripe customer, created the first time."""
+    if not organisation.stripe_customer_id:
+        customer = payments.customer_create(
+            name=organisation.name, metadata={"organisation_id": str(organisation.pk)}, idempotency_key=f"partner-customer-{organisation.pk}",
+        )
+        organisation.stripe_customer_id = customer["id"]
+        organisation.save(update_fields=["stripe_customer_id"])
+    return organisation.stripe_customer_id
+
+
+def organisation_invoice(*, organisation: Organisation, month: datetime.date) -> Invoice | None:
+    """Invoice ``month``'s usage (its first day) at the organisation's prices: one invoice item
+    per kind used, on its Stripe customer, gathered into an invoice that is finalized. None
+    when there is nothing to pay. Safe to run again, whenever it stopped: an item already
+    pending is not added twice, an invoice already made is finalized rather than made again,
+    and a finalized month is left alone."""
+    record = Invoice.objects.filter(organisation=organisation, month=month).first()
+    if record is not None and record.finalized_at is not None:
+        return record
+    plan = organisation.price_plan
+    if record is None:
+        usage = next(iter(selectors.usage_by_month(organisation=organisation, month=month)), None)
+        lines = [
+            (kind, getattr(usage, kind), getattr(plan, price_field) * getattr(usage, kind), label)
+            for kind, (price_field, label) in INVOICED.items() if usage and plan and getattr(usage, kind) and getattr(plan, price_field)
+        ]
+        if not lines:
+            return None
+        customer = organisation_customer_ensure(organisation=organisation)
+        key = f"partner-{organisation.pk}-{month:%Y-%m}"
+        pending = {item["metadata"].get("usage_key") for item in payments.invoice_items_pending(customer=customer)}
+        for kind, count, amount, label in lines:
+            if f"{key}-{kind}" not in pending:
+                payments.invoice_item_create(
+                    customer=customer, amount=to_minor_units(amount, plan.currency), currency=plan.currency,
+                    description=f"{month:%Y-%m}: {count} {label}", metadata={"usage_key": f"{key}-{kind}"}, idempotency_key=f"{key}-{kind}",
+                )
+        draft = payments.invoice_create(customer=customer, metadata={"usage_key": key}, idempotency_key=f"{key}-invoice")
+        record = Invoice.objects.create(organisation=organisation, month=month, stripe_invoice_id=draft["id"], currency=plan.currency)
+    invoice = payments.invoice_retrieve(record.stripe_invoice_id)
+    if invoice["status"] == "draft":
+        invoice = payments.invoice_finalize(record.stripe_invoice_id)
+    record.total = from_minor_units(invoice["total"], record.currency)
+    record.finalized_at = timezone.now()
+    record.save(update_fields=["total", "finalized_at"])
+    return record
