@@ -119,13 +119,10 @@ def case_product_make(request, case_id):
     form = ProductForm(request.POST, case=case)
     if not form.is_valid():
         return render(request, "partners/case_detail.html", _case_context(request, case, product_form=form), status=400)
-    try:
-        services.case_product_make(case=case, photo=form.cleaned_data["photo"], kind=form.cleaned_data["kind"], made_by=request.user)
-    except EngineError as error:
-        messages.error(request, gettext("It cannot be made right now: %(reason)s") % {"reason": error})
-    else:
-        messages.success(request, gettext("It is being made; this page shows it when it is ready."))
-    return redirect(case)
+    return _start(
+        request, case, lambda: services.case_product_make(case=case, made_by=request.user, **form.cleaned_data),
+        started=gettext("It is being made; this page shows it when it is ready."), refused=gettext("It cannot be made right now: %(reason)s"),
+    )
 
 
 @login_required
@@ -145,14 +142,23 @@ def case_portrait_choose(request, case_id):
 @require_POST
 def case_animate(request, case_id):
     case = selectors.case_get(user=request.user, case_id=case_id)
+    return _start(
+        request, case, lambda: services.case_animate(case=case, made_by=request.user),
+        started=gettext("The portrait is being brought to life; the video joins the memorial when it is ready."),
+        refused=gettext("It cannot be brought to life right now: %(reason)s"),
+    )
+
+
+def _start(request, case, make, *, started: str, refused: str):
+    """Queue a job with ``make``; tell the staff member that it started, or why not."""
     try:
-        services.case_animate(case=case, made_by=request.user)
+        make()
     except NothingToAnimate as error:
         messages.error(request, str(error))
     except EngineError as error:
-        messages.error(request, gettext("It cannot be brought to life right now: %(reason)s") % {"reason": error})
+        messages.error(request, refused % {"reason": error})
     else:
-        messages.success(request, gettext("The portrait is being brought to life; the video joins the memorial when it is ready."))
+        messages.success(request, started)
     return redirect(case)
 
 
