@@ -69,10 +69,10 @@ def _case_form(request, membership, case):
 @require_GET
 def case_detail(request, case_id):
     case = selectors.case_get(user=request.user, case_id=case_id)
-    return render(request, "partners/case_detail.html", _case_context(request, case))
+    return render(request, "partners/case_detail.html", _case_context(case))
 
 
-def _case_context(request, case, **forms) -> dict:
+def _case_context(case, **forms) -> dict:
     delivery = getattr(case, "delivery", None)
     return {
         "case": case,
@@ -99,7 +99,7 @@ def case_photo_upload(request, case_id):
     case = selectors.case_get(user=request.user, case_id=case_id)
     form = PhotoForm(request.POST, request.FILES)
     if not form.is_valid():
-        return render(request, "partners/case_detail.html", _case_context(request, case, photo_form=form), status=400)
+        return render(request, "partners/case_detail.html", _case_context(case, photo_form=form), status=400)
     services.case_photo_add(case=case, photo=form.cleaned_data["photo"], uploaded_by=request.user)
     messages.success(request, gettext("The photo is added."))
     return redirect(case)
@@ -118,7 +118,7 @@ def case_product_make(request, case_id):
     case = selectors.case_get(user=request.user, case_id=case_id)
     form = ProductForm(request.POST, case=case)
     if not form.is_valid():
-        return render(request, "partners/case_detail.html", _case_context(request, case, product_form=form), status=400)
+        return render(request, "partners/case_detail.html", _case_context(case, product_form=form), status=400)
     return _start(
         request, case, lambda: services.case_product_make(case=case, made_by=request.user, **form.cleaned_data),
         started=gettext("It is being made; this page shows it when it is ready."), refused=gettext("It cannot be made right now: %(reason)s"),
@@ -180,7 +180,7 @@ def case_delivery(request, case_id):
         except ValidationError as error:
             form.add_error(None, error)
     if form.errors:
-        return render(request, "partners/case_detail.html", _case_context(request, case, delivery_form=form), status=400)
+        return render(request, "partners/case_detail.html", _case_context(case, delivery_form=form), status=400)
     messages.success(request, gettext("The family's link is ready."))
     return redirect(case)
 
