@@ -1,14 +1,12 @@
-import secrets
-
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 
+from core.links import link_is_unlocked, link_pin_hash, link_token_new, link_unlock
 from generation.engines import get_engine
 from generation.models import Job, JobOutput
+from shop.models import Plan
 from studio.models import Creation
 from studio.services import image_animate
 
@@ -77,12 +75,15 @@ class NothingToAnimate(ValueError):
     """``str()`` tells the owner why."""
 
 
-def memorial_animate(*, memorial: Memorial, engine: str | None = None, params: dict | None = None) -> Creation:
+def memorial_animate(
+    *, memorial: Memorial, engine: str | None = None, params: dict | None = None, plan: Plan | None = None, reserve_credit: bool = True,
+) -> Creation:
     """"Bring it to life" from the chosen portrait (not the first candidate its job made): a
     creation of the owner's, for one credit, that animates it with ``engine`` (the default
     engine when None) as that engine animates a portrait of a person (its ``portrait_params``:
     calm, the camera still); its video becomes the memorial's living video when its job
-    succeeds. Raises what ``creation_create`` raises (NoCreditsLeft, EngineError...)."""
+    succeeds. ``plan`` and ``reserve_credit`` as ``creation_create`` takes them. Raises what
+    ``creation_create`` raises (NoCreditsLeft, EngineError...)."""
     if memorial.portrait is None:
         raise NothingToAnimate(gettext("Choose the portrait first."))
     portrait = memorial.portrait
@@ -90,7 +91,8 @@ def memorial_animate(*, memorial: Memorial, engine: str | None = None, params: d
     engine = engine or settings.GENERATION_DEFAULT_ENGINE
     calm = getattr(get_engine(engine), "portrait_params", {})  # an image engine is refused by creation_create
     creation = image_animate(
-        owner=memorial.owner, image=portrait, title=memorial.name, aspect_ratio=shape, engine=engine, params={**calm, **(params or {})},
+        owner=memorial.owner, image=portrait, title=memorial.name, aspect_ratio=shape, engine=engine,
+        params={**calm, **(params or {})}, plan=plan, reserve_credit=reserve_credit,
     )
     memorial.living_creation = creation
     memorial.save(update_fields=["living_creation", "updated_at"])
@@ -111,13 +113,11 @@ def memorial_sharing_set(*, memorial: Memorial, shared: bool, expires_at=None, p
     back on revives the same link. ``pin``: a new PIN (4–8 digits), "" to remove it, None to
     keep it; a new PIN (or none) asks every visitor who had unlocked the page again."""
     if shared and not memorial.share_token:
-        memorial.share_token = secrets.token_urlsafe(24)
+        memorial.share_token = link_token_new()
     memorial.is_shared = shared
     memorial.share_expires_at = expires_at if shared else None
     if pin is not None:
-        if pin and not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
-            raise ValidationError(gettext("A PIN is 4 to 8 digits."), code="pin")
-        memorial.pin_hash = make_password(pin) if pin else ""
+        memorial.pin_hash = link_pin_hash(pin)
     memorial.save(update_fields=["is_shared", "share_token", "share_expires_at", "pin_hash", "updated_at"])
     return memorial
 
@@ -126,28 +126,22 @@ def memorial_share_rotate(*, memorial: Memorial) -> Memorial:
     """A new address for the page; the old link stops working at once."""
     if not memorial.is_shared:
         raise ValidationError(gettext("Turn the link on first."), code="not_shared")
-    memorial.share_token = secrets.token_urlsafe(24)
+    memorial.share_token = link_token_new()
     memorial.save(update_fields=["share_token", "updated_at"])
     return memorial
 
 
-def _unlock_mark(memorial: Memorial) -> str:
-    # Changes with the PIN and with the link, so a new PIN or address locks the page again.
-    return salted_hmac("memorials.unlock", f"{memorial.pk}:{memorial.share_token}:{memorial.pin_hash}").hexdigest()
+def _link(memorial: Memorial) -> dict:
+    return {"scope": UNLOCKED_SESSION_KEY, "key": str(memorial.pk), "token": memorial.share_token or "", "pin_hash": memorial.pin_hash}
 
 
 def memorial_is_unlocked(*, memorial: Memorial, session) -> bool:
-    return not memorial.has_pin or session.get(UNLOCKED_SESSION_KEY, {}).get(str(memorial.pk)) == _unlock_mark(memorial)
+    return link_is_unlocked(session=session, **_link(memorial))
 
 
 def memorial_unlock(*, memorial: Memorial, pin: str, session) -> bool:
     """Check the PIN; if right, remember in the visitor's session that this page (only) is open."""
-    if not memorial.has_pin or not check_password(pin, memorial.pin_hash):
-        return False
-    unlocked = dict(session.get(UNLOCKED_SESSION_KEY, {}))
-    unlocked[str(memorial.pk)] = _unlock_mark(memorial)
-    session[UNLOCKED_SESSION_KEY] = unlocked
-    return True
+    return link_unlock(session=session, pin=pin, **_link(memorial))
 
 
 # --- Guestbook -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ urlpatterns = [
     path("i18n/setlang/", language_set, name="set_language"),
     path("shop/", include("shop.urls")),
     path("c/<slug:slug>/", shop_views.campaign_landing, name="campaign-landing"),
+    path("", include("partners.urls")),
     path("", include("memorials.urls")),
     path("", include("studio.urls")),
 ]

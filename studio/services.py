@@ -24,10 +24,12 @@ from .models import Creation, Device, ShareReport
 @transaction.atomic
 def creation_create(
     *, owner, photos: list[NormalizedPhoto], title: str = "", aspect_ratio: str, engine: str, params: dict | None = None,
-    plan: Plan | None = None,
+    plan: Plan | None = None, reserve_credit: bool = True,
 ) -> Creation:
     """Store the cleaned photos, reserve a credit and queue the job that makes something of
     them (sent after commit), with what the owner's ``plan`` allows (looked up when not given).
+    ``reserve_credit=False`` for an owner billed otherwise (a partner organisation's account,
+    invoiced for its usage).
     The first photo is the creation's own (its picture until the job has made one); an engine
     that takes several gets them all, in order. Raises NoCreditsLeft, InvalidSettings (also
     for the wrong number of photos), TooManyJobs or EngineError, and then nothing is stored."""
@@ -48,7 +50,7 @@ def creation_create(
     creation.photo.name = stored[names[0]]
     creation.job = job
     creation.save()
-    if not launch_mode_active():  # launch mode makes videos free: nothing is reserved
+    if reserve_credit and not launch_mode_active():  # launch mode makes videos free: nothing is reserved
         credit_reserve(user=owner, job=creation.job, plan=plan)
     return creation
 
@@ -99,14 +101,19 @@ def creation_animate(*, creation: Creation) -> Creation:
     return image_animate(owner=creation.owner, image=image, title=creation.title, aspect_ratio=creation.aspect_ratio)
 
 
-def image_animate(*, owner, image, title: str, aspect_ratio: str, engine: str | None = None, params: dict | None = None) -> Creation:
-    """A new creation of ``owner``'s, for one credit, that animates ``image`` (a JobOutput still)
-    with ``engine`` (the default engine when None). The caller says which image and checks it
-    is the owner's; the plan's limits are checked as for any creation."""
+def image_animate(
+    *, owner, image, title: str, aspect_ratio: str, engine: str | None = None, params: dict | None = None,
+    plan: Plan | None = None, reserve_credit: bool = True,
+) -> Creation:
+    """A new creation of ``owner``'s, for one credit (see ``creation_create`` for ``plan`` and
+    ``reserve_credit``), that animates ``image`` (a JobOutput still) with ``engine`` (the default
+    engine when None). The caller says which image and checks it is the owner's; the plan's
+    limits are checked as for any creation."""
     with image.file.open("rb") as handle:
         photo = photo_normalize(handle)
     return creation_create(
-        owner=owner, photos=[photo], title=title, aspect_ratio=aspect_ratio, engine=engine or settings.GENERATION_DEFAULT_ENGINE, params=params,
+        owner=owner, photos=[photo], title=title, aspect_ratio=aspect_ratio, engine=engine or settings.GENERATION_DEFAULT_ENGINE,
+        params=params, plan=plan, reserve_credit=reserve_credit,
     )
 
 
@@ -162,8 +169,9 @@ def share_report_dismiss(*, report: ShareReport, staff) -> None:
 
 
 def creation_notify_ready(*, job_id: int) -> None:
-    """Email the owner that their video (or photo) is ready, with a link to it."""
-    for creation in Creation.objects.select_related("owner", "job").filter(job_id=job_id, job__state=Job.State.SUCCEEDED):
+    """Email the owner that their video (or photo) is ready, with a link to it; an account
+    nobody logs in to (a partner organisation's) is not written to."""
+    for creation in Creation.objects.select_related("owner", "job").filter(job_id=job_id, job__state=Job.State.SUCCEEDED, owner__is_active=True):
         mail_send(
             template="studio/email/ready", context={"creation": creation, "site_url": settings.SITE_URL},
             to=creation.owner.email, language=creation.owner.language,

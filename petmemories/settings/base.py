@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "allauth",
     "accounts.apps.EmailAddressesConfig",  # allauth.account
     "accounts",
+    "partners",
     "memorials",
     "studio",
     "shop",

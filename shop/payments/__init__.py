@@ -80,8 +80,9 @@ def portal_session_create(*, customer: str, return_url: str) -> dict:
     return _call(client().v1.billing_portal.sessions.create, {"customer": customer, "return_url": return_url})
 
 
-def customer_create(*, email: str, user_id: int, idempotency_key: str) -> dict:
-    return _call(client().v1.customers.create, {"email": email, "metadata": {"user_id": str(user_id)}}, {"idempotency_key": idempotency_key})
+def customer_create(*, metadata: dict, idempotency_key: str, email: str = "", name: str = "") -> dict:
+    params = {"metadata": metadata, **({"email": email} if email else {}), **({"name": name} if name else {})}
+    return _call(client().v1.customers.create, params, {"idempotency_key": idempotency_key})
 
 
 def subscription_retrieve(subscription_id: str) -> dict:
@@ -95,6 +96,28 @@ def subscription_cancel(subscription_id: str) -> dict:
 
 def invoice_retrieve(invoice_id: str) -> dict:
     return _call(client().v1.invoices.retrieve, invoice_id)
+
+
+def invoice_items_pending(*, customer: str) -> list[dict]:
+    """The customer's invoice items that no invoice has taken yet."""
+    return [item for item in _call(client().v1.invoice_items.list, {"customer": customer, "limit": 100})["data"] if not item.get("invoice")]
+
+
+def invoice_item_create(*, customer: str, amount: int, currency: str, description: str, metadata: dict, idempotency_key: str) -> dict:
+    """An amount (minor units) for the customer's next invoice."""
+    params = {"customer": customer, "amount": amount, "currency": currency.lower(), "description": description, "metadata": metadata}
+    return _call(client().v1.invoice_items.create, params, {"idempotency_key": idempotency_key})
+
+
+def invoice_create(*, customer: str, metadata: dict, idempotency_key: str) -> dict:
+    """A draft invoice of the customer's pending invoice items."""
+    params = {"customer": customer, "metadata": metadata, "pending_invoice_items_behavior": "include"}
+    return _call(client().v1.invoices.create, params, {"idempotency_key": idempotency_key})
+
+
+def invoice_finalize(invoice_id: str) -> dict:
+    """A draft invoice becomes open: its lines can no longer change, and Stripe collects it."""
+    return _call(client().v1.invoices.finalize_invoice, invoice_id)
 
 
 def charge_retrieve(charge_id: str) -> dict:

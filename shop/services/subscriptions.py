@@ -26,7 +26,7 @@ def billing_customer_for(*, user) -> BillingCustomer:
     existing = BillingCustomer.objects.filter(user=user).first()
     if existing:
         return existing
-    customer = payments.customer_create(email=user.email, user_id=user.pk, idempotency_key=f"customer-{user.pk}")
+    customer = payments.customer_create(email=user.email, metadata={"user_id": str(user.pk)}, idempotency_key=f"customer-{user.pk}")
     try:
         with transaction.atomic():
             return BillingCustomer.objects.create(user=user, stripe_customer_id=customer["id"])

@@ -286,3 +286,25 @@ def test_stripe_errors_reach_stripe_python_with_the_parameter(emulator, client):
     assert client.v1.checkout.sessions.create(params=good, options={"idempotency_key": "order-PM-7"}).id == first.id
     with pytest.raises(stripe.IdempotencyError):
         client.v1.checkout.sessions.create(params={**good, "client_reference_id": "other"}, options={"idempotency_key": "order-PM-7"})
+
+
+def test_invoice_items_make_a_draft_invoice_that_finalizes_once_and_says_so(emulator, receiver, client):
+    customer = client.v1.customers.create(params={"name": "Haneul Funeral Services", "metadata": {"organisation": "1"}})
+    for amount, description in ((30000, "3 portraits"), (50000, "1 living video")):
+        client.v1.invoice_items.create(params={"customer": customer.id, "amount": amount, "currency": "krw", "description": description})
+    assert len(client.v1.invoice_items.list(params={"customer": customer.id}).data) == 2
+    invoice = client.v1.invoices.create(params={"customer": customer.id, "pending_invoice_items_behavior": "include"})
+    assert (invoice.status, invoice.total, invoice.currency) == ("draft", 80000, "krw")
+    assert client.v1.invoice_items.list(params={"customer": customer.id}).data == []  # the invoice took them
+    finalized = client.v1.invoices.finalize_invoice(invoice.id)
+    assert finalized.status == "open" and finalized.status_transitions.finalized_at
+    assert receiver.wait_for("invoice.finalized", lambda obj: obj["id"] == invoice.id)["data"]["object"]["total"] == 80000
+    with pytest.raises(stripe.InvalidRequestError) as again:
+        client.v1.invoices.finalize_invoice(invoice.id)
+    assert again.value.code == "invoice_not_editable"
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        client.v1.invoices.finalize_invoice("in_missing")
+    assert missing.value.http_status == 404
+    with pytest.raises(stripe.InvalidRequestError) as nothing:  # no pending item left
+        client.v1.invoices.create(params={"customer": customer.id, "pending_invoice_items_behavior": "include"})
+    assert nothing.value.code == "invoice_no_customer_line_items"

@@ -1,4 +1,5 @@
-"""The emulator server: localstripe's aiohttp app, plus Checkout Sessions, the Billing Portal and control endpoints.
+"""The emulator server: localstripe's aiohttp app, plus Checkout Sessions, the Billing Portal, finalizing an invoice
+and control endpoints.
 
 localstripe (a stateful fake of most of Stripe's core API) has neither Checkout nor the Billing Portal, so those
 are faked here on top of its objects: completing a Checkout Session creates real localstripe PaymentMethods,
@@ -8,6 +9,7 @@ Routes added to localstripe's app:
 
     POST /v1/checkout/sessions                    GET  /v1/checkout/sessions[/{id}[/line_items]]
     POST /v1/checkout/sessions/{id}/expire        POST /v1/billing_portal/sessions
+    POST /v1/invoices (of pending invoice items)  POST /v1/invoices/{id}/finalize   (localstripe: only for subscriptions)
     GET|POST /pay/{id}        the hosted Checkout page      GET /portal/{id}, POST /portal/{id}/action   the portal
     /_emulator/...            control endpoints for tests (no API key needed; the server binds 127.0.0.1 only)
 """
@@ -35,7 +37,7 @@ from localstripe import resources
 from localstripe import server as ls_server
 from localstripe import webhooks as ls_webhooks
 from localstripe.errors import UserError
-from localstripe.resources import Customer, Event, Invoice, PaymentIntent, PaymentMethod, Plan, Product, Subscription, store
+from localstripe.resources import Customer, Event, Invoice, InvoiceItem, PaymentIntent, PaymentMethod, Plan, Product, Subscription, store
 
 from . import format_amount, stripe_signature_header
 
@@ -116,6 +118,7 @@ _CHECKOUT_LIST = {"limit": _SCALAR, "starting_after": _SCALAR, "customer": _SCAL
                   "subscription": _SCALAR, "status": _SCALAR, "expand": [_SCALAR]}
 _LINE_ITEMS_LIST = {"limit": _SCALAR, "starting_after": _SCALAR, "expand": [_SCALAR]}
 _EXPIRE = {"expand": [_SCALAR]}
+_FINALIZE = {"auto_advance": _SCALAR, "expand": [_SCALAR]}
 _PORTAL_CREATE = {"customer": _SCALAR, "return_url": _SCALAR, "locale": _SCALAR, "expand": [_SCALAR]}
 
 
@@ -963,6 +966,20 @@ async def _json_body(request: web.Request) -> dict:
     return data
 
 
+async def invoice_finalize(request: web.Request) -> web.Response:
+    """A draft invoice becomes open (or paid, when nothing is due), and ``invoice.finalized`` is sent, as Stripe does."""
+    data = await _form(request)
+    _check_params(data, _FINALIZE)
+    invoice = _stored("invoice", request.match_info["id"])
+    if invoice is None:
+        raise _no_such("invoice", request.match_info["id"], status=404)
+    if invoice.status != "draft":
+        raise ApiError(400, "This invoice is already finalized, you can't re-finalize a non-draft invoice.", code="invoice_not_editable")
+    invoice._finalize()
+    resources.schedule_webhook(Event("invoice.finalized", invoice))
+    return _json(invoice._export(expand=_expand_list(data.get("expand"))))
+
+
 async def control_health(request: web.Request) -> web.Response:
     import localstripe
 
@@ -1089,6 +1106,24 @@ def _renewals_fail_like_stripe() -> None:
     PaymentIntent._confirm = _confirm
 
 
+def _invoices_of_pending_items() -> None:
+    """localstripe makes an invoice only for a subscription; Stripe also makes a draft of a customer's pending invoice items
+    (``pending_invoice_items_behavior="include"``), which is then finalized (``invoice_finalize``)."""
+    create = Invoice._api_create.__func__
+
+    def _api_create(cls, customer=None, subscription=None, pending_invoice_items_behavior=None, description=None, metadata=None, **rest):
+        if subscription is not None or pending_invoice_items_behavior != "include":
+            return create(cls, customer=customer, subscription=subscription, pending_invoice_items_behavior=pending_invoice_items_behavior,
+                          description=description, metadata=metadata, **rest)
+        if rest:
+            raise ApiError(400, f"Received unknown parameter: {sorted(rest)[0]}", code="parameter_unknown", param=sorted(rest)[0])
+        if not InvoiceItem._api_list_all(None, customer=customer, limit=99)._list:  # its pending items only
+            raise ApiError(400, "Nothing to invoice for customer", code="invoice_no_customer_line_items")
+        return cls(customer=customer, description=description, metadata=metadata)
+
+    Invoice._api_create = classmethod(_api_create)
+
+
 def build_app(api_version: str = DEFAULT_API_VERSION) -> web.Application:
     """localstripe's module-level app with the fake's routes and fixes added; call once per process."""
     global _built
@@ -1101,6 +1136,7 @@ def build_app(api_version: str = DEFAULT_API_VERSION) -> web.Application:
     store.dump_to_disk = lambda: None
     resources.schedule_webhook = _schedule_localstripe_webhook
     _renewals_fail_like_stripe()
+    _invoices_of_pending_items()
     middlewares = app.middlewares
     middlewares[middlewares.index(ls_server.auth_middleware)] = _auth
     middlewares.append(_idempotency)
@@ -1113,6 +1149,7 @@ def build_app(api_version: str = DEFAULT_API_VERSION) -> web.Application:
     router.add_get("/v1/checkout/sessions/{id}/line_items", checkout_line_items)
     router.add_post("/v1/checkout/sessions/{id}/expire", checkout_expire)
     router.add_post("/v1/billing_portal/sessions", portal_create)
+    router.add_post("/v1/invoices/{id}/finalize", invoice_finalize)
     router.add_get("/pay/{id}", pay_page)
     router.add_post("/pay/{id}", pay_submit)
     router.add_get("/portal/{id}", portal_page)

@@ -1,0 +1,54 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from memorials.forms import SharingForm
+from memorials.models import Memorial
+from studio.forms import photo_checked
+
+from .models import CasePhoto, CaseProduct, Membership
+
+PHOTO_ACCEPT = {"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}
+
+
+class CaseForm(forms.ModelForm):
+    """The deceased's name and dates (the memorial's fields, checked as the memorial checks
+    them) and the staff's notes."""
+
+    notes = forms.CharField(label=_("Notes (only your organisation sees them)"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    class Meta:
+        model = Memorial
+        fields = ["name", "birth_year", "birth_month", "birth_day", "death_year", "death_month", "death_day"]
+        labels = {"name": _("Name of the deceased")}
+
+
+class PhotoForm(forms.Form):
+    photo = forms.FileField(label=_("Photo"), widget=forms.ClearableFileInput(attrs=PHOTO_ACCEPT))
+
+    def clean_photo(self):
+        return photo_checked(self.cleaned_data["photo"])
+
+
+class ProductForm(forms.Form):
+    photo = forms.ModelChoiceField(label=_("From the photo"), queryset=CasePhoto.objects.none())
+    kind = forms.ChoiceField(label=_("Make"), choices=[(CaseProduct.Kind.PORTRAIT, _("Memorial portrait")), (CaseProduct.Kind.IMAGE, _("Restored photo"))])
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["photo"].queryset = case.photos.all()
+
+
+class DeliveryForm(SharingForm):
+    """The family's link: until when, and an optional PIN (the memorial page's sharing form,
+    with the expiry required)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["shared"]
+        self.fields["expires_at"].required = True
+        self.fields["expires_at"].label = _("The link works until")
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"))
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.STAFF)
