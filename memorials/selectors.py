@@ -3,6 +3,7 @@ from django.http import Http404
 
 from accounts.signals import ExportSection
 from generation.models import Job, JobOutput
+from studio.models import Creation
 
 from .models import GuestbookMessage, Memorial
 
@@ -82,6 +83,14 @@ def memorial_poster(*, memorial: Memorial) -> JobOutput | None:
 
 def memorial_pastimes(*, memorial: Memorial) -> list[JobOutput]:
     return list(memorial.pastimes.order_by("job__created_at", "position"))
+
+
+def memorial_video_creation(*, memorial: Memorial) -> Creation | None:
+    """The owner's creation whose video is the memorial's (what a frame's playlist holds), if
+    there is one."""
+    if memorial.video_id is None:
+        return None
+    return Creation.objects.filter(owner_id=memorial.owner_id, job_id=memorial.video.job_id).first()
 
 
 def guestbook_approved(*, memorial: Memorial) -> QuerySet[GuestbookMessage]:

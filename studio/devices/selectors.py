@@ -15,6 +15,11 @@ def device_get_owned(*, user, device_id) -> Device:
         raise Http404("No such frame.") from None
 
 
+def frames_of(*, user) -> QuerySet[Device]:
+    """The frames ``user`` has paired."""
+    return Device.objects.filter(owner_id=user.pk)
+
+
 def playlist_choices_for(*, device: Device) -> QuerySet[Creation]:
     """What the owner may tick for a frame: their finished videos (a frame plays videos, not
     images), and whatever is on it now (a gift's preloaded videos, which are someone else's)."""

@@ -153,6 +153,23 @@ def playlist_set(*, device: Device, creations: list[Creation]) -> None:
     PlaylistItem.objects.bulk_create(PlaylistItem(device=device, creation_id=pk, position=index) for index, pk in enumerate(order))
 
 
+class PlaylistRefused(Exception):
+    """``str()`` tells the owner why."""
+
+
+def playlist_add(*, device: Device, creation: Creation) -> bool:
+    """Put one of the owner's finished videos at the end of what the frame plays; False when it
+    was there already. Raises PlaylistRefused for a creation that is not the owner's finished
+    video."""
+    if creation.owner_id != device.owner_id or creation.job is None or creation.job.state != Job.State.SUCCEEDED or creation.job.video is None:
+        raise PlaylistRefused(gettext("Only your own finished videos can play on your frame."))
+    current = list(device.playlist.select_related("creation__job"))
+    if any(item.creation_id == creation.pk for item in current):
+        return False
+    playlist_set(device=device, creations=[item.creation for item in current] + [creation])
+    return True
+
+
 # --- The playlist and its links ------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("frames/accept/<str:token>/", views.frame_accept, name="frame-accept"),
     path("frames/<uuid:device_id>/", views.frame_detail, name="frame-detail"),
     path("frames/<uuid:device_id>/unpair/", views.frame_unpair, name="frame-unpair"),
+    path("frames/<uuid:device_id>/add/", views.frame_add, name="frame-add"),
     path("api/frames/register", api.register, name="frame-register"),
     path("api/frames/playlist", api.playlist, name="frame-playlist"),
     path("api/frames/media/<str:link>/", api.media, name="frame-media"),

@@ -1,11 +1,14 @@
 """The owner's pages for their digital frames: pair, name, choose videos, unpair."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..models import Device
+from ..models import Creation, Device
 from . import selectors
 from . import services as devices
 from .forms import FrameForm, PairForm
@@ -87,3 +90,26 @@ def frame_accept(request, token):
         len(accepted),
     ) % {"count": len(accepted)})
     return redirect("studio:frame-list")
+
+
+@login_required
+@require_POST
+def frame_add(request, device_id):
+    """"Play on <frame>" from a page that shows one of the owner's videos (a creation's, a
+    memorial's): the video joins the end of the frame's playlist; back to that page."""
+    device = selectors.device_get_owned(user=request.user, device_id=device_id)
+    try:
+        creation = Creation.objects.select_related("job").get(pk=request.POST.get("creation"), owner=request.user)
+    except (Creation.DoesNotExist, ValueError, ValidationError):
+        raise Http404("No such video.") from None
+    try:
+        added = devices.playlist_add(device=device, creation=creation)
+    except devices.PlaylistRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        message = gettext("%(frame)s will play it; it picks this up within a minute.") if added else gettext("%(frame)s plays it already.")
+        messages.success(request, message % {"frame": device.name})
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
+    return redirect(device)
