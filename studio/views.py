@@ -14,6 +14,7 @@ from shop.selectors import credit_balance, launch_mode_active, plan_for
 from shop.services.credits import NoCreditsLeft
 
 from . import selectors, services
+from .extensions import result_actions_for
 from .forms import CreationForm, PhotoFacesForm, ReportForm
 from .ratelimit import client_address, rate_limit_allow
 from .uploads import photo_upload_limited
@@ -243,6 +244,8 @@ def _status_context(request, creation):
         "is_owner": request.user.pk == creation.owner_id,
         # A restored or colorized photo is shown against the photo (a before/after slider).
         "compare": job is not None and _before_and_after(job.engine),
+        # What other apps offer under the results (memorials: "use as memorial portrait").
+        "result_actions": result_actions_for(engine=job.engine) if job is not None and request.user.pk == creation.owner_id else [],
     }
 
 
