@@ -32,4 +32,11 @@ def save_tiny_sdxl(folder, *, controlnet: str = "") -> None:
     if controlnet:
         torch.manual_seed(1)
         # The conditioning image is brought down to the latents' size: half, with the tiny VAE.
-        ControlNetModel.from_unet(components["unet"], conditioning_embedding_out_channels=(16, 32)).save_pretrained(folder / controlnet)
+        pose = ControlNetModel.from_unet(components["unet"], conditioning_embedding_out_channels=(16, 32))
+        # A ControlNet starts from zero convolutions, adding nothing until it is trained: random
+        # ones, so that the tiny ControlNet steers the pictures as a trained one does.
+        with torch.no_grad():
+            for parameter in pose.parameters():
+                if not parameter.any():
+                    parameter.normal_(std=0.1)
+        pose.save_pretrained(folder / controlnet)
