@@ -38,20 +38,10 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
+from . import sdxl
 from .base import IMAGE, POSTER, EngineError, EngineSettings, ImageEngine, InvalidSettings, ProgressCallback, Readiness
 from .faces import PERSON, detect_faces
 from .memorial_portrait import NO_FACE
-from .sdxl import (
-    GEN_MULTIPLE,
-    IP_ADAPTER_DOWNLOAD,
-    SDXL_FILES,
-    SDXL_REPO,
-    WEIGHTS_FILES,
-    denoise_candidates,
-    face_reference,
-    load_face_adapter,
-    to_uint8,
-)
 from .torch_runtime import DENOISE_SHARE, load_pipeline, readiness_for
 
 logger = logging.getLogger(__name__)
@@ -85,19 +75,15 @@ class PastimeSettings(EngineSettings):
     LIMITS: ClassVar[dict[str, tuple[float, float]]] = {
         **EngineSettings.LIMITS,
         "height": (64, 1536),  # the size it generates at; small values keep tests with tiny models fast
+        **sdxl.SDXL_LIMITS,
         "count": (3, 4),
-        "steps": (1, 100),
-        "guidance": (1, 20),
-        "face_strength": (0, 1.5),
         "pose_strength": (0, 2),
     }
     LABELS: ClassVar[dict[str, str]] = {
         **EngineSettings.LABELS,
         "pastime": _("Pastime"),
+        **sdxl.SDXL_LABELS,
         "count": _("Pictures"),
-        "steps": _("Denoising steps"),
-        "guidance": _("Prompt guidance"),
-        "face_strength": _("Face likeness"),
         "pose_strength": _("Pose strength"),
     }
     # The pastime is chosen from the catalogue by the page that makes these, not typed.
@@ -112,8 +98,8 @@ class PastimeSettings(EngineSettings):
     def size(self) -> tuple[int, int]:
         """(width, height): ``height`` tall in the aspect ratio, both multiples of 8."""
         aw, ah = map(int, self.aspect.split(":"))
-        height = self.height - self.height % GEN_MULTIPLE
-        return max(GEN_MULTIPLE, round(height * aw / ah / GEN_MULTIPLE) * GEN_MULTIPLE), height
+        height = self.height - self.height % sdxl.GEN_MULTIPLE
+        return max(sdxl.GEN_MULTIPLE, round(height * aw / ah / sdxl.GEN_MULTIPLE) * sdxl.GEN_MULTIPLE), height
 
 
 def face_references(photos: list[Image.Image]) -> list[Image.Image]:
@@ -122,7 +108,7 @@ def face_references(photos: list[Image.Image]) -> list[Image.Image]:
     for photo in photos:
         people = [face for face in detect_faces(photo) if face.kind == PERSON]
         if people:
-            references.append(face_reference(photo, people[0]))
+            references.append(sdxl.face_reference(photo, people[0]))
     if not references:
         raise EngineError(str(NO_FACE))
     return references
@@ -155,7 +141,7 @@ class SdxlWithPoseAndFaces:
             )
         else:
             pipeline = StableDiffusionXLPipeline.from_pretrained(folder, **options)
-        return load_face_adapter(pipeline, folder)
+        return sdxl.load_face_adapter(pipeline, folder)
 
 
 def without_controlnet(pipeline: Any) -> Any:
@@ -183,13 +169,13 @@ class PastimeImagesEngine(ImageEngine):
     photos = (1, 3)
     makes = (IMAGE, POSTER)
     time_limit = 900
-    weights_repo = SDXL_REPO
-    weights_allow = SDXL_FILES
-    extra_weights = (IP_ADAPTER_DOWNLOAD, (CONTROLNET_REPO, CONTROLNET_FILES, CONTROLNET_FOLDER))
+    weights_repo = sdxl.SDXL_REPO
+    weights_allow = sdxl.SDXL_FILES
+    extra_weights = (sdxl.IP_ADAPTER_DOWNLOAD, (CONTROLNET_REPO, CONTROLNET_FILES, CONTROLNET_FOLDER))
 
     def readiness(self) -> Readiness:
         # The pose ControlNet is optional: without it the prompt alone sets the scene.
-        return readiness_for(self.name, needs=WEIGHTS_FILES)
+        return readiness_for(self.name, needs=sdxl.WEIGHTS_FILES)
 
     def render_images(self, photos: list[Image.Image], settings: PastimeSettings, progress: ProgressCallback) -> list[Image.Image]:
         # 1. The faces, every photo's, as IP-Adapter's references.
@@ -209,12 +195,12 @@ class PastimeImagesEngine(ImageEngine):
 
         # 3. Denoise and decode, all pictures in one batch (one at a time, out of GPU memory).
         candidates = [(settings.prompt, settings.negative_prompt, settings.seed + number) for number in range(settings.count)]
-        generated = denoise_candidates(
+        generated = sdxl.denoise_candidates(
             pipeline, candidates, progress, ip_adapter_image=[references], width=width, height=height,
             num_inference_steps=settings.steps, guidance_scale=settings.guidance, **options,
         )
         pictures = []
         for number, image in enumerate(generated, start=1):
-            pictures.append(Image.fromarray(to_uint8(image)))
+            pictures.append(Image.fromarray(sdxl.to_uint8(image)))
             progress(DENOISE_SHARE + (1 - DENOISE_SHARE) * number / len(generated))
         return pictures

@@ -54,6 +54,8 @@ from .sdxl import (
     GEN_MULTIPLE,
     IP_ADAPTER_DOWNLOAD,
     SDXL_FILES,
+    SDXL_LABELS,
+    SDXL_LIMITS,
     SDXL_REPO,
     WEIGHTS_FILES,
     denoise_candidates,
@@ -119,18 +121,14 @@ class PortraitSdxlSettings(MemorialPortraitSettings):
 
     LIMITS: ClassVar[dict[str, tuple[float, float]]] = {
         **MemorialPortraitSettings.LIMITS,
+        **SDXL_LIMITS,
         "height": (512, 4096),
-        "steps": (1, 100),
-        "guidance": (1, 20),
-        "face_strength": (0, 1.5),
         "gen_height": (64, 1536),
     }
     LABELS: ClassVar[dict[str, str]] = {
         **MemorialPortraitSettings.LABELS,
+        **SDXL_LABELS,
         "attire": _("Attire"),
-        "steps": _("Denoising steps"),
-        "guidance": _("Prompt guidance"),
-        "face_strength": _("Face likeness"),
         "gen_height": _("Generation height"),
     }
     FORM_KNOBS: ClassVar[tuple[str, ...]] = ("backdrop", "tone", "ribbon", "attire", "count")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from .base import ProgressCallback
@@ -46,6 +47,11 @@ WEIGHTS_FILES = (
     f"{IP_ADAPTER_FOLDER}/{IMAGE_ENCODER_FOLDER}/config.json",
     f"{IP_ADAPTER_FOLDER}/{IMAGE_ENCODER_FOLDER}/model.safetensors",
 )
+
+# The model's knobs every SDXL engine's settings have: denoising steps, prompt guidance, and how
+# strongly the face reference steers (IP-Adapter's scale); each settings class adds these to its own.
+SDXL_LIMITS: dict[str, tuple[float, float]] = {"steps": (1, 100), "guidance": (1, 20), "face_strength": (0, 1.5)}
+SDXL_LABELS = {"steps": _("Denoising steps"), "guidance": _("Prompt guidance"), "face_strength": _("Face likeness")}
 
 # The face and as much again around it: hair, ears and chin, as IP-Adapter Plus Face was trained on.
 FACE_CROP = 1.8

@@ -28,7 +28,7 @@ from generation.services import job_create
 from tests.conftest import CAT_PHOTO, PERSON_PHOTO, ROOT
 from tests.conftest import run_job as run_queued_job
 from tests.factories import client_for, staff_make
-from tests.generation.tiny_sdxl import save_tiny_sdxl
+from tests.generation.tiny_sdxl import loads_counted, models_in_use, save_tiny_sdxl
 
 NAME = "pastime-images"
 PERSON = Image.open(PERSON_PHOTO).convert("RGB")
@@ -49,20 +49,14 @@ def tiny_models_dir(tmp_path_factory):
 
 @pytest.fixture
 def tiny_models(settings, tiny_models_dir):
-    settings.GENERATION_MODELS_DIR = tiny_models_dir
-    settings.GENERATION_ALLOW_CPU = True
-    torch_runtime._PIPELINES.clear()
-    return tiny_models_dir
+    return models_in_use(settings, tiny_models_dir)
 
 
 @pytest.fixture
 def tiny_models_without_pose(settings, tiny_models_dir, tmp_path):
     """The same weights, less the optional pose ControlNet."""
     shutil.copytree(tiny_models_dir / NAME, tmp_path / "models" / NAME, ignore=shutil.ignore_patterns(pastime_images.CONTROLNET_FOLDER))
-    settings.GENERATION_MODELS_DIR = tmp_path / "models"
-    settings.GENERATION_ALLOW_CPU = True
-    torch_runtime._PIPELINES.clear()
-    return tmp_path / "models"
+    return models_in_use(settings, tmp_path / "models")
 
 
 def pose_stored(name: str, arm_up: bool = True) -> str:
@@ -230,14 +224,7 @@ def test_the_pipeline_is_loaded_once_and_pictures_without_a_pose_share_its_model
     from diffusers import StableDiffusionXLControlNetPipeline
     from diffusers.models.attention_processor import IPAdapterAttnProcessor2_0
 
-    loads = []
-    original = StableDiffusionXLControlNetPipeline.from_pretrained.__func__
-
-    def counting(cls, *args, **kwargs):
-        loads.append(kwargs)
-        return original(cls, *args, **kwargs)
-
-    monkeypatch.setattr(StableDiffusionXLControlNetPipeline, "from_pretrained", classmethod(counting))
+    loads = loads_counted(monkeypatch, StableDiffusionXLControlNetPipeline)
     render(pose=pose_stored("raised"))
     render()
     assert len(loads) == 1 and loads[0]["local_files_only"] is True

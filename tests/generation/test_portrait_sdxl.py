@@ -29,7 +29,7 @@ from generation.photos import photo_normalize
 from generation.services import job_create
 from tests.conftest import CAT_PHOTO, PERSON_PHOTO, ROOT
 from tests.conftest import run_job as run_queued_job
-from tests.generation.tiny_sdxl import save_tiny_sdxl
+from tests.generation.tiny_sdxl import loads_counted, models_in_use, save_tiny_sdxl
 
 NAME = "memorial-portrait-sdxl"
 PERSON = Image.open(PERSON_PHOTO).convert("RGB")
@@ -47,10 +47,7 @@ def tiny_models_dir(tmp_path_factory):
 
 @pytest.fixture
 def tiny_models(settings, tiny_models_dir):
-    settings.GENERATION_MODELS_DIR = tiny_models_dir
-    settings.GENERATION_ALLOW_CPU = True
-    torch_runtime._PIPELINES.clear()
-    return tiny_models_dir
+    return models_in_use(settings, tiny_models_dir)
 
 
 def render(photo=PERSON, progress=lambda fraction: None, **knobs) -> list[np.ndarray]:
@@ -189,14 +186,7 @@ def test_the_pipeline_is_loaded_once_with_the_face_adapter(tiny_models, monkeypa
     from diffusers import StableDiffusionXLPipeline
     from diffusers.models.attention_processor import IPAdapterAttnProcessor2_0
 
-    loads = []
-    original = StableDiffusionXLPipeline.from_pretrained.__func__
-
-    def counting(cls, *args, **kwargs):
-        loads.append(kwargs)
-        return original(cls, *args, **kwargs)
-
-    monkeypatch.setattr(StableDiffusionXLPipeline, "from_pretrained", classmethod(counting))
+    loads = loads_counted(monkeypatch, StableDiffusionXLPipeline)
     render(count=1)
     render(count=1)
     assert len(loads) == 1 and loads[0]["local_files_only"] is True

@@ -8,7 +8,7 @@ file, and the CLIP image encoder are built from small configs (those of bench/di
 import torch
 
 from bench.diffusion import SDXL_CONFIGS, ip_adapter_plus_state_dict, sdxl_components
-from generation.engines import sdxl
+from generation.engines import sdxl, torch_runtime
 
 
 def save_tiny_sdxl(folder, *, controlnet: str = "") -> None:
@@ -40,3 +40,25 @@ def save_tiny_sdxl(folder, *, controlnet: str = "") -> None:
                 if not parameter.any():
                     parameter.normal_(std=0.1)
         pose.save_pretrained(folder / controlnet)
+
+
+def loads_counted(monkeypatch, pipeline_class) -> list[dict]:
+    """The options of every ``pipeline_class.from_pretrained`` call from now on, in order."""
+    loads = []
+    original = pipeline_class.from_pretrained.__func__
+
+    def counting(cls, *args, **kwargs):
+        loads.append(kwargs)
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline_class, "from_pretrained", classmethod(counting))
+    return loads
+
+
+def models_in_use(settings, folder):
+    """The engines pointed at the weights in ``folder``, allowed on the CPU, with no pipeline
+    kept from an earlier test."""
+    settings.GENERATION_MODELS_DIR = folder
+    settings.GENERATION_ALLOW_CPU = True
+    torch_runtime._PIPELINES.clear()
+    return folder
