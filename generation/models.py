@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .engines import UnknownEngine, get_engine
@@ -218,7 +217,7 @@ class Pastime(models.Model):
     a pastime changes the pictures made from then on."""
 
     slug = models.SlugField(max_length=40, unique=True, help_text="How jobs and `manage.py pastime --pastime` name it.")
-    name = models.CharField(max_length=80, help_text="Shown to customers, in English; translated where the catalogue has it.")
+    name = models.CharField(max_length=80, help_text="Shown to customers: in English, translated where the message catalogue has it.")
     prompt = models.TextField(help_text="What SDXL paints: the scene, the light, the camera. The photos give the face.")
     negative_prompt = models.TextField(blank=True, help_text="What SDXL should keep out of the pictures.")
     pose = models.ImageField(
@@ -233,8 +232,3 @@ class Pastime(models.Model):
 
     def __str__(self):
         return self.name
-
-    @property
-    def label(self) -> str:
-        """The name in the visitor's language, where the catalogue translates it."""
-        return gettext(self.name)

@@ -23,12 +23,13 @@ The render:
    black) as the operator uploaded it, fitted into the image on black. It is used as given: no
    pose estimator runs here (its weights are not available offline). Without ControlNet weights,
    or without a pose reference, the prompt alone sets the scene.
-3. **Denoise** the pictures, seeds seed, seed + 1…, in one batch at ``size`` (1024² by default);
+3. **Denoise** the pictures, seeds seed, seed + 1…, in one batch, 1024² pixels in the shape asked for;
    out of GPU memory, one at a time with the VAE tiled.
 """
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -39,7 +40,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
 from . import sdxl
-from .base import IMAGE, POSTER, EngineError, EngineSettings, ImageEngine, InvalidSettings, ProgressCallback, Readiness
+from .base import ASPECT_RATIOS, IMAGE, POSTER, EngineError, EngineSettings, ImageEngine, InvalidSettings, ProgressCallback, Readiness
 from .faces import PERSON, detect_faces
 from .memorial_portrait import NO_FACE
 from .torch_runtime import DENOISE_SHARE, load_pipeline, readiness_for
@@ -96,10 +97,12 @@ class PastimeSettings(EngineSettings):
 
     @property
     def size(self) -> tuple[int, int]:
-        """(width, height): ``height`` tall in the aspect ratio, both multiples of 8."""
-        aw, ah = map(int, self.aspect.split(":"))
-        height = self.height - self.height % sdxl.GEN_MULTIPLE
-        return max(sdxl.GEN_MULTIPLE, round(height * aw / ah / sdxl.GEN_MULTIPLE) * sdxl.GEN_MULTIPLE), height
+        """(width, height) in the aspect ratio, of as many pixels as a square ``height`` tall (SDXL
+        is trained at about 1024² pixels in every shape), both multiples of 8."""
+        aw, ah = ASPECT_RATIOS[self.aspect]
+        scale = self.height / math.sqrt(aw * ah)
+        width, height = (max(sdxl.GEN_MULTIPLE, round(side * scale / sdxl.GEN_MULTIPLE) * sdxl.GEN_MULTIPLE) for side in (aw, ah))
+        return width, height
 
 
 def face_references(photos: list[Image.Image]) -> list[Image.Image]:

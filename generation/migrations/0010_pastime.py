@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('slug', models.SlugField(help_text='How jobs and `manage.py pastime --pastime` name it.', max_length=40, unique=True)),
-                ('name', models.CharField(help_text='Shown to customers, in English; translated where the catalogue has it.', max_length=80)),
+                ('name', models.CharField(help_text='Shown to customers: in English, translated where the message catalogue has it.', max_length=80)),
                 ('prompt', models.TextField(help_text='What SDXL paints: the scene, the light, the camera. The photos give the face.')),
                 ('negative_prompt', models.TextField(blank=True, help_text='What SDXL should keep out of the pictures.')),
                 ('pose', models.ImageField(blank=True, help_text="Optional: an OpenPose skeleton picture (coloured limbs on black) of the figure's pose, used as it is.", max_length=255, upload_to='pastimes/poses/')),

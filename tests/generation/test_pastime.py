@@ -128,7 +128,8 @@ def test_it_makes_four_1024_px_pictures_with_sdxl_base_s_steps_by_default_from_o
     engine = get_engine(NAME)
     settings = engine.settings(SCENE)
     assert (settings.size, settings.count, settings.steps, settings.guidance, settings.pose) == ((1024, 1024), 4, 30, 6.0, "")
-    assert engine.settings({**SCENE, "aspect": "3:4"}).size == (768, 1024)
+    # Other shapes keep about SDXL's 1024² pixels.
+    assert [engine.settings({**SCENE, "aspect": aspect}).size for aspect in ("3:4", "16:9")] == [(888, 1184), (1368, 768)]
     assert (engine.photos, engine.queue, engine.settings_class.FORM_KNOBS) == ((1, 3), "gpu", ())
 
 
