@@ -123,7 +123,7 @@ def pose_image(name: str, size: tuple[int, int]) -> Image.Image:
     try:
         with default_storage.open(name, "rb") as handle, Image.open(handle) as image:
             pose = image.convert("RGB")
-    except (FileNotFoundError, OSError):
+    except OSError:  # gone from storage (FileNotFoundError), or not a picture
         logger.warning("The pose reference %s cannot be read", name, exc_info=True)
         raise EngineError(POSE_GONE) from None
     return ImageOps.pad(pose, size, Image.Resampling.LANCZOS, color=(0, 0, 0))

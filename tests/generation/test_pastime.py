@@ -238,6 +238,13 @@ def test_the_pipeline_is_loaded_once_and_pictures_without_a_pose_share_its_model
     assert pastime_images.without_controlnet(pipeline).unet.dtype == torch.bfloat16 == pipeline.unet.dtype
 
 
+def test_in_a_gpu_s_half_precision_the_controlnet_is_loaded_in_the_unet_s_dtype(tiny_models):
+    import torch
+
+    pipeline = pastime_images.SdxlWithPoseAndFaces.from_pretrained(tiny_models / NAME, dtype=torch.bfloat16, local_files_only=True)
+    assert pipeline.controlnet.dtype == pipeline.unet.dtype == pipeline.image_encoder.dtype == torch.bfloat16
+
+
 # --- Through the product's own job path ----------------------------------------------------
 
 def stored_photos(*images: Image.Image) -> list[str]:
