@@ -26,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--count", help="Pictures, 3 or 4 (default 4).")
         parser.add_argument("--seed")
         parser.add_argument("--aspect", help="1:1 (default), 4:3, 3:4, 16:9 or 9:16.")
-        parser.add_argument("--height", help="The height it generates at, in pixels (default 1024).")
+        parser.add_argument("--height", help="Size: as many pixels as a square this tall, in any shape (default 1024).")
         parser.add_argument("--steps", help="Denoising steps (default 30).")
         parser.add_argument("--guidance", help="Prompt guidance (default 6.0).")
 
