@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from . import selectors, services
-from .models import EngineReport, Job, JobInput, JobOutput, WorkerHeartbeat
+from .models import EngineReport, Job, JobInput, JobOutput, Pastime, WorkerHeartbeat
 
 
 class OrphanedFilter(admin.SimpleListFilter):
@@ -153,3 +153,29 @@ class JobOutputAdmin(_JobPartAdmin):
     list_filter = ["kind"]
     list_select_related = ["job"]
     search_fields = ["=job__id", "file", "=sha256"]
+
+
+@admin.register(Pastime)
+class PastimeAdmin(admin.ModelAdmin):
+    """The pastimes pastime-images paints people doing: each one's prompts and optional pose
+    reference. A job copies them when it is made; a pastime switched off is offered no more."""
+
+    list_display = ["name", "slug", "active", "position", "has_pose"]
+    list_editable = ["active", "position"]
+    list_filter = ["active"]
+    search_fields = ["name", "slug", "prompt"]
+    prepopulated_fields = {"slug": ["name"]}
+    fields = ["name", "slug", "prompt", "negative_prompt", "pose", "active", "position"]
+    actions = ["offer", "withdraw"]
+
+    @admin.display(description="Pose reference", boolean=True)
+    def has_pose(self, pastime):
+        return bool(pastime.pose)
+
+    @admin.action(description="Offer the selected pastimes", permissions=["change"])
+    def offer(self, request, queryset):
+        self.message_user(request, f"Offered {queryset.update(active=True)} pastime(s).", messages.SUCCESS)
+
+    @admin.action(description="Stop offering the selected pastimes", permissions=["change"])
+    def withdraw(self, request, queryset):
+        self.message_user(request, f"Withdrew {queryset.update(active=False)} pastime(s).", messages.SUCCESS)

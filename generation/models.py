@@ -208,3 +208,27 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return self.worker
+
+
+class Pastime(models.Model):
+    """Something a person loved doing, which pastime-images paints them doing: its prompt and
+    negative prompt for SDXL and, optionally, a pose reference (an OpenPose skeleton picture) for
+    the pose ControlNet. A job copies them when it is made (selectors.pastime_params), so editing
+    a pastime changes the pictures made from then on."""
+
+    slug = models.SlugField(max_length=40, unique=True, help_text="How jobs and `manage.py pastime --pastime` name it.")
+    name = models.CharField(max_length=80, help_text="Shown to customers: in English, translated where the message catalogue has it.")
+    prompt = models.TextField(help_text="What SDXL paints: the scene, the light, the camera. The photos give the face.")
+    negative_prompt = models.TextField(blank=True, help_text="What SDXL should keep out of the pictures.")
+    pose = models.ImageField(
+        upload_to="pastimes/poses/", max_length=255, blank=True,
+        help_text="Optional: an OpenPose skeleton picture (coloured limbs on black) of the figure's pose, used as it is.",
+    )
+    active = models.BooleanField(default=True, help_text="Offered to customers, and accepted for new jobs.")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Where it comes in lists: lowest first.")
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name

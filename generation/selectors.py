@@ -4,9 +4,10 @@ import socket
 from django.conf import settings
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from .engines import all_engines, get_engine
-from .models import Job, JobInput, JobOutput, WorkerHeartbeat
+from .engines import InvalidSettings, all_engines, get_engine
+from .models import Job, JobInput, JobOutput, Pastime, WorkerHeartbeat
 
 
 def jobs_that_made(kind: str) -> QuerySet:
@@ -113,3 +114,20 @@ def workers_report() -> list[dict]:
         for beat in WorkerHeartbeat.objects.all()
     ]
     return sorted(rows, key=lambda row: (row["alive"], row["worker"]))
+
+
+def pastimes_offered() -> QuerySet[Pastime]:
+    """The pastimes customers may choose, in the catalogue's order."""
+    return Pastime.objects.filter(active=True)
+
+
+def pastime_params(*, slug: str) -> dict[str, str]:
+    """What a pastime-images job carries of the pastime ``slug``: its prompt, negative prompt and
+    pose reference (a name in storage, or empty), as the catalogue has them now; InvalidSettings,
+    naming the pastimes there are, for a pastime that is not offered."""
+    pastime = pastimes_offered().filter(slug=slug).first()
+    if pastime is None:
+        known = ", ".join(pastimes_offered().values_list("slug", flat=True))
+        message = gettext("There is no pastime called %(slug)r; choose one of %(known)s.") if slug else gettext("Choose a pastime: %(known)s.")
+        raise InvalidSettings(message % {"slug": slug, "known": known}, field="pastime")
+    return {"pastime": pastime.slug, "prompt": pastime.prompt, "negative_prompt": pastime.negative_prompt, "pose": pastime.pose.name or ""}

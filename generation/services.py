@@ -33,11 +33,12 @@ from core.storage import files_delete_on_commit
 
 from . import media
 from .engines import VIDEO, Engine, EngineError, EngineNotReady, EngineSettings, InvalidSettings, Readiness, all_engines, get_engine
+from .engines.pastime_images import PastimeSettings
 from .limits import JobLimits
 from .messaging import dispatch, time_limit_errors, waiting_messages
 from .models import EngineReport, Job, JobInput, JobOutput, WorkerHeartbeat
 from .rendering import RenderedOutput, render_outputs
-from .selectors import job_files, jobs_orphaned, worker_alive
+from .selectors import job_files, jobs_orphaned, pastime_params, worker_alive
 from .signals import job_ending, job_finished
 
 logger = logging.getLogger(__name__)
@@ -109,8 +110,12 @@ def engines_report(*, worker: str, queues: set[str]) -> None:
 
 def job_settings(*, engine: str, params: dict, limits: JobLimits = JobLimits(), photos: int = 1) -> EngineSettings:
     """The validated settings a job would run with, or the reason it cannot be made:
-    InvalidSettings (a knob out of range, beyond the plan, or the wrong number of ``photos``
-    for the engine), UnknownEngine or EngineNotReady."""
+    InvalidSettings (a knob out of range, beyond the plan, the wrong number of ``photos`` for
+    the engine, or a pastime not offered), UnknownEngine or EngineNotReady.
+
+    A pastime-images job names its pastime (``params["pastime"]``); its prompts and pose
+    reference are copied from the catalogue here, so the engine reads no database and a job
+    makes what the pastime said when it was made, whatever staff change afterwards."""
     chosen = get_engine(engine)
     chosen.photos_check(photos)
     if chosen.queue == "gpu" and not limits.gpu_engines:
@@ -118,6 +123,8 @@ def job_settings(*, engine: str, params: dict, limits: JobLimits = JobLimits(), 
     readiness = engine_availability(chosen)
     if not readiness.ready:
         raise EngineNotReady(gettext("%(engine)s is not available right now: %(reason)s") % {"engine": chosen.label, "reason": readiness.reason})
+    if issubclass(chosen.settings_class, PastimeSettings):
+        params = {**params, **pastime_params(slug=str(params.get("pastime") or ""))}
     render_settings = chosen.settings(params)
     # The plan's height is a video's (Plan.max_height): a still is made as tall as it is printed.
     if VIDEO in chosen.makes and render_settings.height > limits.max_height:

@@ -30,6 +30,7 @@ from .cogvideox_i2v import CogVideoXI2VEngine
 from .colorize import ColorizeEngine, RestoreColorizeEngine
 from .living_photo import LivingPhotoEngine
 from .memorial_portrait import MemorialPortraitEngine
+from .pastime_images import PastimeImagesEngine
 from .portrait_sdxl import MemorialPortraitSdxlEngine
 from .restore import RestoreEngine
 from .svd_xt import SvdXtEngine
@@ -37,7 +38,7 @@ from .svd_xt import SvdXtEngine
 # living-photo first: it is the default, and it runs anywhere.
 _BUILT_IN: tuple[Engine, ...] = (
     LivingPhotoEngine(), RestoreEngine(), ColorizeEngine(), RestoreColorizeEngine(), MemorialPortraitEngine(), SvdXtEngine(),
-    CogVideoXI2VEngine(), MemorialPortraitSdxlEngine(),
+    CogVideoXI2VEngine(), MemorialPortraitSdxlEngine(), PastimeImagesEngine(),
 )
 
 

@@ -48,29 +48,23 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from .base import IMAGE, POSTER, ImageEngine, ProgressCallback, Readiness
-from .faces import Face
 from .memorial_portrait import SHAPES, MemorialPortraitSettings, draw_frame, draw_ribbon, find_face, tone_map
 from .restore import lightness_finish, softness_of
-from .torch_runtime import (
-    DENOISE_SHARE,
-    denoising_progress,
-    load_pipeline,
-    readiness_for,
-    run_with_oom_fallback,
-    seeded_generator,
+from .sdxl import (
+    GEN_MULTIPLE,
+    IP_ADAPTER_DOWNLOAD,
+    SDXL_FILES,
+    SDXL_LABELS,
+    SDXL_LIMITS,
+    SDXL_REPO,
+    WEIGHTS_FILES,
+    denoise_candidates,
+    face_reference,
+    load_face_adapter,
+    to_uint8,
 )
+from .torch_runtime import DENOISE_SHARE, load_pipeline, readiness_for
 
-IP_ADAPTER_FOLDER = "ip-adapter"  # in the engine's weights folder, laid out as h94/IP-Adapter is
-IP_ADAPTER_SUBFOLDER = "sdxl_models"
-IP_ADAPTER_WEIGHTS = "ip-adapter-plus-face_sdxl_vit-h.safetensors"
-IMAGE_ENCODER_FOLDER = "models/image_encoder"
-# The files readiness checks, each under the engine's weights folder: the checkpoint, then the adapter.
-WEIGHTS_FILES = (
-    "model_index.json",
-    f"{IP_ADAPTER_FOLDER}/{IP_ADAPTER_SUBFOLDER}/{IP_ADAPTER_WEIGHTS}",
-    f"{IP_ADAPTER_FOLDER}/{IMAGE_ENCODER_FOLDER}/config.json",
-    f"{IP_ADAPTER_FOLDER}/{IMAGE_ENCODER_FOLDER}/model.safetensors",
-)
 FACEID_NOT_BUILT = (
     "GENERATION_PORTRAIT_SDXL_FACEID is on, but the InstantID / IP-Adapter FaceID add-on is not built yet "
     "(its InsightFace models are for non-commercial use only); turn it off to use IP-Adapter Plus Face"
@@ -107,11 +101,6 @@ BACKDROP_NEGATIVES = {
 }
 ATTIRE_NEGATIVES = {"suit": "casual clothes, hanbok", "hanbok": "suit, tie, western clothes", "plain": "suit, costume"}
 
-# The face and as much again around it: hair, ears and chin, as IP-Adapter Plus Face was trained on.
-FACE_CROP = 1.8
-GEN_MULTIPLE = 8  # the VAE's downscaling
-
-
 @dataclass(frozen=True)
 class PortraitSdxlSettings(MemorialPortraitSettings):
     """The CPU portrait's knobs (shape, backdrop, tone, ribbon, frame, count, and ``height``, the
@@ -132,18 +121,14 @@ class PortraitSdxlSettings(MemorialPortraitSettings):
 
     LIMITS: ClassVar[dict[str, tuple[float, float]]] = {
         **MemorialPortraitSettings.LIMITS,
+        **SDXL_LIMITS,
         "height": (512, 4096),
-        "steps": (1, 100),
-        "guidance": (1, 20),
-        "face_strength": (0, 1.5),
         "gen_height": (64, 1536),
     }
     LABELS: ClassVar[dict[str, str]] = {
         **MemorialPortraitSettings.LABELS,
+        **SDXL_LABELS,
         "attire": _("Attire"),
-        "steps": _("Denoising steps"),
-        "guidance": _("Prompt guidance"),
-        "face_strength": _("Face likeness"),
         "gen_height": _("Generation height"),
     }
     FORM_KNOBS: ClassVar[tuple[str, ...]] = ("backdrop", "tone", "ribbon", "attire", "count")
@@ -164,15 +149,6 @@ def prompts(backdrop: str, attire: str) -> tuple[str, str]:
     return prompt, f"{NEGATIVE_PROMPT}, {ATTIRE_NEGATIVES[attire]}, {BACKDROP_NEGATIVES[backdrop]}"
 
 
-def face_reference(photo: Image.Image, face: Face) -> Image.Image:
-    """A square of the photo about the face, FACE_CROP times its size, kept inside the photo."""
-    side = min(round(FACE_CROP * max(face.w, face.h)), photo.width, photo.height)
-    cx, cy = face.centre
-    left = min(max(round(cx - side / 2), 0), photo.width - side)
-    top = min(max(round(cy - side / 2), 0), photo.height - side)
-    return photo.crop((left, top, left + side, top + side))
-
-
 def for_print(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The generated image enlarged to ``size`` with Lanczos, then the restore step's lightness
     finish, sharpening as far as the enlargement left it soft (float32 RGB out)."""
@@ -183,22 +159,13 @@ def for_print(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 class SdxlWithFaceAdapter:
     """What ``load_pipeline`` loads: the SDXL checkpoint, with IP-Adapter Plus Face and its image
-    encoder loaded into it from the same folder. Loaded before ``optimize_pipeline``, which fuses
-    the attention projections that the adapter's processors then leave alone."""
+    encoder loaded into it from the same folder."""
 
     @staticmethod
     def from_pretrained(folder: Path, **options: Any) -> Any:
         from diffusers import StableDiffusionXLPipeline
 
-        pipeline = StableDiffusionXLPipeline.from_pretrained(folder, **options)
-        pipeline.load_ip_adapter(
-            str(Path(folder) / IP_ADAPTER_FOLDER),
-            subfolder=IP_ADAPTER_SUBFOLDER,
-            weight_name=IP_ADAPTER_WEIGHTS,
-            image_encoder_folder=IMAGE_ENCODER_FOLDER,
-            local_files_only=True,
-        )
-        return pipeline
+        return load_face_adapter(StableDiffusionXLPipeline.from_pretrained(folder, **options), folder)
 
 
 class MemorialPortraitSdxlEngine(ImageEngine):
@@ -212,21 +179,9 @@ class MemorialPortraitSdxlEngine(ImageEngine):
     settings_class = PortraitSdxlSettings
     makes = (IMAGE, POSTER)
     time_limit = 900
-    weights_repo = "stabilityai/stable-diffusion-xl-base-1.0"
-    # Its diffusers folders only: the repository also holds single-file and ONNX copies.
-    weights_allow = (
-        "model_index.json", "scheduler/*", "tokenizer/*", "tokenizer_2/*",
-        *(f"{part}/{name}" for part in ("text_encoder", "text_encoder_2") for name in ("config.json", "model.safetensors")),
-        *(f"{part}/{name}" for part in ("unet", "vae") for name in ("config.json", "diffusion_pytorch_model.safetensors")),
-    )
-    extra_weights = (
-        # (repository, the files, the folder under the engine's weights folder)
-        (
-            "h94/IP-Adapter",
-            (f"{IP_ADAPTER_SUBFOLDER}/{IP_ADAPTER_WEIGHTS}", f"{IMAGE_ENCODER_FOLDER}/config.json", f"{IMAGE_ENCODER_FOLDER}/model.safetensors"),
-            IP_ADAPTER_FOLDER,
-        ),
-    )
+    weights_repo = SDXL_REPO
+    weights_allow = SDXL_FILES
+    extra_weights = (IP_ADAPTER_DOWNLOAD,)
 
     def readiness(self) -> Readiness:
         readiness = readiness_for(self.name, needs=WEIGHTS_FILES)
@@ -245,45 +200,16 @@ class MemorialPortraitSdxlEngine(ImageEngine):
         width, height = settings.gen_size
         candidates = [(*prompts(backdrop, settings.attire), settings.seed + number) for number, backdrop in enumerate(settings.backdrops)]
 
-        # 3. Denoise and decode, all candidates in one batch; out of GPU memory, one at a time
-        #    with the VAE tiled, and the next job starts untiled again.
-        batch = len(candidates)
-
-        def run() -> list[np.ndarray]:
-            images = []
-            for start in range(0, len(candidates), batch):
-                chunk = candidates[start:start + batch]
-                images.extend(pipeline(
-                    prompt=[prompt for prompt, _negative, _seed in chunk],
-                    negative_prompt=[negative for _prompt, negative, _seed in chunk],
-                    ip_adapter_image=reference,
-                    width=width,
-                    height=height,
-                    num_inference_steps=settings.steps,
-                    guidance_scale=settings.guidance,
-                    generator=[seeded_generator(seed) for _prompt, _negative, seed in chunk],
-                    output_type="np",
-                    callback_on_step_end=denoising_progress(
-                        lambda fraction, done=start, size=len(chunk): progress((DENOISE_SHARE * done + fraction * size) / len(candidates)),
-                        settings.steps,
-                    ),
-                ).images)
-            return images
-
-        def lighten() -> None:
-            nonlocal batch
-            batch = 1
-            pipeline.vae.enable_tiling()
-
-        try:
-            generated = run_with_oom_fallback(run, lighten)
-        finally:
-            pipeline.vae.disable_tiling()
+        # 3. Denoise and decode, all candidates in one batch (one at a time, out of GPU memory).
+        generated = denoise_candidates(
+            pipeline, candidates, progress, ip_adapter_image=reference, width=width, height=height,
+            num_inference_steps=settings.steps, guidance_scale=settings.guidance,
+        )
 
         # 4.–5. For print, then the tone, the frame and the ribbon.
         portraits = []
         for number, image in enumerate(generated, start=1):
-            portrait = tone_map(for_print(np.rint(image * 255).clip(0, 255).astype(np.uint8), settings.size), settings.tone)
+            portrait = tone_map(for_print(to_uint8(image), settings.size), settings.tone)
             if settings.frame:
                 portrait = draw_frame(portrait)
             if settings.ribbon:

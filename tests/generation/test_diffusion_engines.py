@@ -423,7 +423,7 @@ def test_engines_lists_the_gpu_engines_and_why_they_are_not_ready(settings, tmp_
     call_command("engines")
     lines = capsys.readouterr().out.splitlines()
     gpu = [line for line in lines if line.split()[1:2] == ["gpu"]]
-    assert [line.split()[0] for line in gpu] == ["svd-xt", "cogvideox-i2v", "memorial-portrait-sdxl"]
+    assert [line.split()[0] for line in gpu] == ["svd-xt", "cogvideox-i2v", "memorial-portrait-sdxl", "pastime-images"]
     assert f"not ready: no weights in {tmp_path / 'svd-xt'}; run `manage.py engines download svd-xt`  — " in gpu[0]
 
 

@@ -21,8 +21,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image
 
-from bench.diffusion import SDXL_CONFIGS, ip_adapter_plus_state_dict, sdxl_components
-from generation.engines import EngineError, InvalidSettings, get_engine, portrait_sdxl, torch_runtime
+from generation.engines import EngineError, InvalidSettings, get_engine, portrait_sdxl, sdxl, torch_runtime
 from generation.limits import JobLimits
 from generation.management.commands.engines import weights_downloads
 from generation.models import Job
@@ -30,6 +29,7 @@ from generation.photos import photo_normalize
 from generation.services import job_create
 from tests.conftest import CAT_PHOTO, PERSON_PHOTO, ROOT
 from tests.conftest import run_job as run_queued_job
+from tests.generation.tiny_sdxl import loads_counted, models_in_use, save_tiny_sdxl
 
 NAME = "memorial-portrait-sdxl"
 PERSON = Image.open(PERSON_PHOTO).convert("RGB")
@@ -38,38 +38,16 @@ KNOBS = {"gen_height": 64, "height": 512, "steps": 2, "count": 2}
 GPU_LIMITS = JobLimits(max_height=1080, gpu_engines=True, watermark=False, priority=True)
 
 
-def save_tiny_weights(folder):
-    """The tiny checkpoint, adapter and image encoder, saved where the engine looks for them."""
-    from diffusers import StableDiffusionXLPipeline
-    from safetensors.torch import save_file
-
-    components = {}
-    for name, make in sdxl_components("tiny").items():
-        torch.manual_seed(0)
-        components[name] = make()
-    image_encoder = components.pop("image_encoder")
-    components.pop("feature_extractor")  # load_ip_adapter makes one for the image encoder
-    StableDiffusionXLPipeline(**components).save_pretrained(folder)
-    adapter = ip_adapter_plus_state_dict(components["unet"], image_encoder, **SDXL_CONFIGS["tiny"]["ip_adapter"])
-    weights = folder / portrait_sdxl.IP_ADAPTER_FOLDER / portrait_sdxl.IP_ADAPTER_SUBFOLDER / portrait_sdxl.IP_ADAPTER_WEIGHTS
-    weights.parent.mkdir(parents=True)
-    save_file({f"{part}.{key}": value.contiguous() for part, values in adapter.items() for key, value in values.items()}, weights)
-    image_encoder.save_pretrained(folder / portrait_sdxl.IP_ADAPTER_FOLDER / portrait_sdxl.IMAGE_ENCODER_FOLDER)
-
-
 @pytest.fixture(scope="module")
 def tiny_models_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
-    save_tiny_weights(folder / NAME)
+    save_tiny_sdxl(folder / NAME)
     return folder
 
 
 @pytest.fixture
 def tiny_models(settings, tiny_models_dir):
-    settings.GENERATION_MODELS_DIR = tiny_models_dir
-    settings.GENERATION_ALLOW_CPU = True
-    torch_runtime._PIPELINES.clear()
-    return tiny_models_dir
+    return models_in_use(settings, tiny_models_dir)
 
 
 def render(photo=PERSON, progress=lambda fraction: None, **knobs) -> list[np.ndarray]:
@@ -91,7 +69,7 @@ def test_without_weights_it_is_not_ready_and_names_the_folder(settings, tmp_path
     assert get_engine(NAME).readiness().reason == f"no weights in {tmp_path / NAME}; run `manage.py engines download {NAME}`"
 
 
-@pytest.mark.parametrize("part", portrait_sdxl.WEIGHTS_FILES)
+@pytest.mark.parametrize("part", sdxl.WEIGHTS_FILES)
 def test_without_any_one_part_it_is_not_ready_and_says_which(settings, tiny_models_dir, tmp_path, part):
     import shutil
 
@@ -115,7 +93,7 @@ def test_engines_download_fetches_every_part_readiness_needs_into_its_place(sett
     settings.GENERATION_MODELS_DIR = tmp_path
     downloads = weights_downloads(get_engine(NAME))
     assert [download.repo for download in downloads] == ["stabilityai/stable-diffusion-xl-base-1.0", "h94/IP-Adapter"]
-    for needed in portrait_sdxl.WEIGHTS_FILES:
+    for needed in sdxl.WEIGHTS_FILES:
         path = tmp_path / NAME / needed
         fetched_by = [download for download in downloads if path.is_relative_to(download.folder)
                       and any(fnmatch.fnmatch(str(path.relative_to(download.folder)), pattern) for pattern in download.allow)]
@@ -208,14 +186,7 @@ def test_the_pipeline_is_loaded_once_with_the_face_adapter(tiny_models, monkeypa
     from diffusers import StableDiffusionXLPipeline
     from diffusers.models.attention_processor import IPAdapterAttnProcessor2_0
 
-    loads = []
-    original = StableDiffusionXLPipeline.from_pretrained.__func__
-
-    def counting(cls, *args, **kwargs):
-        loads.append(kwargs)
-        return original(cls, *args, **kwargs)
-
-    monkeypatch.setattr(StableDiffusionXLPipeline, "from_pretrained", classmethod(counting))
+    loads = loads_counted(monkeypatch, StableDiffusionXLPipeline)
     render(count=1)
     render(count=1)
     assert len(loads) == 1 and loads[0]["local_files_only"] is True
