@@ -10,6 +10,7 @@ from generation.engines.memorial_portrait import BACKDROP_LABELS, SHAPE_LABELS, 
 from generation.engines.portrait_sdxl import ATTIRE_LABELS, PortraitSdxlSettings
 from generation.limits import JobLimits
 from generation.photos import ACCEPTED, NormalizedPhoto, PhotoRejected, PhotoTooLarge, photo_max_bytes, photo_normalize
+from generation.selectors import pastimes_offered
 from generation.services import engine_availability
 
 from .models import Creation, ShareReport
@@ -19,7 +20,7 @@ LIMITS = RenderSettings.LIMITS
 FIELD_FOR_KNOB = {
     "aspect": "aspect_ratio", "height": "height", "motion": "motion", "seconds": "seconds", "fps": "fps", "loop": "loop", "prompt": "prompt",
     "subject": "subject", "shape": "shape", "backdrop": "backdrop", "tone": "tone", "ribbon": "ribbon", "frame": "frame", "count": "count",
-    "attire": "attire",
+    "attire": "attire", "pastime": "pastime",
 }
 
 
@@ -121,6 +122,8 @@ class CreationForm(forms.Form):
         choices=[(number, str(number)) for number in range(1, int(MemorialPortraitSettings.LIMITS["count"][1]) + 1)],
         help_text=_("The backdrop you chose first, then the others."),
     )
+    # Pastime pictures: which pastime, from the catalogue (filled in when the form is made).
+    pastime = forms.ChoiceField(label=_("Pastime"), required=False)
     attire = forms.ChoiceField(label=_("Attire"), choices=list(ATTIRE_LABELS.items()), initial=PortraitSdxlSettings.attire, required=False)
     ribbon = forms.BooleanField(label=_("Mourning ribbon"), required=False, help_text=_("A black ribbon across the top corners."))
     frame = forms.BooleanField(label=_("Frame line"), required=False, help_text=_("A thin dark line inside the border."))
@@ -135,6 +138,7 @@ class CreationForm(forms.Form):
         self.fields["photo"].help_text = format_lazy(_("{formats}, up to {megabytes} MB."), formats=ACCEPTED, megabytes=photo_max_bytes() // (1024 * 1024))
         engines = all_engines()
         engine_field_offer(self.fields["engine"], engines, limits)
+        self.fields["pastime"].choices = [("", "—")] + [(pastime.slug, gettext(pastime.name)) for pastime in pastimes_offered()]
         self.fields["height"].widget = SelectWithUnavailable(
             choices=self.fields["height"].choices, unavailable={value: gettext("for Premium") for value, _label in self.fields["height"].choices if value > limits.max_height}
         )

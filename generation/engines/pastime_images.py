@@ -87,8 +87,9 @@ class PastimeSettings(EngineSettings):
         "count": _("Pictures"),
         "pose_strength": _("Pose strength"),
     }
-    # The pastime is chosen from the catalogue by the page that makes these, not typed.
-    FORM_KNOBS: ClassVar[tuple[str, ...]] = ()
+    # The pastime is chosen from the catalogue (its slug; the prompts are copied in when the job
+    # is made), with the frame shape and how many pictures.
+    FORM_KNOBS: ClassVar[tuple[str, ...]] = ("aspect", "pastime", "count")
 
     def __post_init__(self):
         super().__post_init__()

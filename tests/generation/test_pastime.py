@@ -130,7 +130,7 @@ def test_it_makes_four_1024_px_pictures_with_sdxl_base_s_steps_by_default_from_o
     assert (settings.size, settings.count, settings.steps, settings.guidance, settings.pose) == ((1024, 1024), 4, 30, 6.0, "")
     # Other shapes keep about SDXL's 1024² pixels.
     assert [engine.settings({**SCENE, "aspect": aspect}).size for aspect in ("3:4", "16:9")] == [(888, 1184), (1368, 768)]
-    assert (engine.photos, engine.queue, engine.settings_class.FORM_KNOBS) == ((1, 3), "gpu", ())
+    assert (engine.photos, engine.queue, engine.settings_class.FORM_KNOBS) == ((1, 3), "gpu", ("aspect", "pastime", "count"))
 
 
 def test_without_weights_it_is_not_ready_and_names_the_folder(settings, tmp_path):
@@ -305,6 +305,25 @@ def test_the_studio_upload_form_does_not_break_when_this_engine_is_chosen_withou
     with pytest.raises(InvalidSettings) as refused:
         job_settings(engine=NAME, params={"aspect": "16:9"}, limits=GPU_LIMITS)
     assert refused.value.field == "pastime" and str(refused.value).startswith("Choose a pastime: singing, fishing")
+
+
+@pytest.mark.django_db
+def test_the_studio_upload_form_offers_the_catalogue_s_pastimes_for_this_engine_only(owner_client):
+    from generation.models import Pastime
+    from studio.forms import CreationForm
+
+    Pastime.objects.filter(slug="golf").update(active=False)
+    page = owner_client.get(reverse("studio:creation-new"))
+    form = page.context["form"]
+    slugs = [value for value, _label in form.fields["pastime"].choices if value]
+    assert slugs == ["singing", "fishing", "hiking", "cooking", "instrument", "gardening", "dancing"]
+    assert form.knob_engines["pastime"] == NAME
+    assert 'name="pastime"' in page.content.decode()
+    # The form sends the chosen pastime's slug with the engine's other knobs; the job copies the
+    # prompts from the catalogue when it is made.
+    form = CreationForm({"engine": NAME, "aspect_ratio": "3:4", "pastime": "fishing", "count": 3}, limits=GPU_LIMITS)
+    form.is_valid()
+    assert form.params() == {"aspect": "3:4", "pastime": "fishing", "count": 3}
 
 
 # --- manage.py pastime ----------------------------------------------------------------------
