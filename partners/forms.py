@@ -1,12 +1,15 @@
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from generation.selectors import pastimes_offered
 from memorials.forms import SharingForm
 from memorials.models import Memorial
 from studio.forms import photo_checked
 
 from .models import CasePhoto, CaseProduct, Membership
 
+MAX_PASTIME_PHOTOS = 3
 PHOTO_ACCEPT = {"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}
 
 
@@ -36,6 +39,27 @@ class ProductForm(forms.Form):
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["photo"].queryset = case.photos.all()
+
+
+class PastimeForm(forms.Form):
+    """Pictures of the person doing what they loved, from one to three of the case's photos
+    (three from different sides hold the likeness best)."""
+
+    photos = forms.ModelMultipleChoiceField(
+        label=_("From the photos (one to three)"), queryset=CasePhoto.objects.none(), widget=forms.CheckboxSelectMultiple,
+    )
+    pastime = forms.ChoiceField(label=_("Pastime"))
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["photos"].queryset = case.photos.all()
+        self.fields["pastime"].choices = [(pastime.slug, gettext(pastime.name)) for pastime in pastimes_offered()]
+
+    def clean_photos(self):
+        photos = list(self.cleaned_data["photos"])
+        if len(photos) > MAX_PASTIME_PHOTOS:
+            raise forms.ValidationError(gettext("Choose at most %(count)d photos.") % {"count": MAX_PASTIME_PHOTOS})
+        return photos
 
 
 class DeliveryForm(SharingForm):

@@ -21,6 +21,7 @@ class PricePlan(models.Model):
     portrait_price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     image_price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     video_price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    pastime_price = models.DecimalField(max_digits=10, decimal_places=2, default=0, help_text="Per set of pastime pictures.")
     job_plan = models.ForeignKey(
         "shop.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         help_text="Height, watermark, engines and priority of the organisation's jobs; empty: the default plan's.",
@@ -29,7 +30,8 @@ class PricePlan(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(case_price__gte=0, portrait_price__gte=0, image_price__gte=0, video_price__gte=0), name="partner_prices_not_negative",
+                condition=Q(case_price__gte=0, portrait_price__gte=0, image_price__gte=0, video_price__gte=0, pastime_price__gte=0),
+                name="partner_prices_not_negative",
             ),
         ]
 
@@ -148,6 +150,7 @@ class CaseProduct(models.Model):
         PORTRAIT = "portrait", _("Memorial portrait")
         IMAGE = "image", _("Restored photo")
         VIDEO = "video", _("Living video")
+        PASTIME = "pastime", _("Pastime pictures")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="products")
     kind = models.CharField(max_length=10, choices=Kind.choices)

@@ -97,9 +97,10 @@ class Usage:
     portraits: int = 0
     images: int = 0
     videos: int = 0
+    pastimes: int = 0  # sets of pastime pictures
 
 
-USAGE_KINDS = ("cases", "portraits", "images", "videos")
+USAGE_KINDS = ("cases", "portraits", "images", "videos", "pastimes")
 
 
 def usage_by_month(*, organisation: Organisation | None = None, month: datetime.date | None = None) -> list[Usage]:
@@ -112,7 +113,7 @@ def usage_by_month(*, organisation: Organisation | None = None, month: datetime.
     counts: dict[tuple[int, datetime.date], dict[str, int]] = {}
     for row in cases.annotate(month=TruncMonth("created_at")).values("organisation_id", "month").annotate(n=Count("pk")):
         counts.setdefault((row["organisation_id"], _day(row["month"])), {})["cases"] = row["n"]
-    plural = {"portrait": "portraits", "image": "images", "video": "videos"}
+    plural = {"portrait": "portraits", "image": "images", "video": "videos", "pastime": "pastimes"}
     for row in products.annotate(month=TruncMonth("created_at")).values("case__organisation_id", "month", "kind").annotate(n=Count("pk")):
         counts.setdefault((row["case__organisation_id"], _day(row["month"])), {})[plural[row["kind"]]] = row["n"]
     if month is not None:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 
 from core.links import link_is_unlocked, link_pin_hash, link_token_new, link_unlock
 from core.mail import mail_send
-from generation.models import JobOutput
+from generation.models import Job, JobOutput
 from generation.photos import NormalizedPhoto, photo_normalize
 from memorials.services import (
     memorial_animate,
@@ -35,6 +35,7 @@ INVITATION_DAYS = 7
 DELIVERY_UNLOCKED_SESSION_KEY = "partners_deliveries_unlocked"
 # What each product a staff member makes from a case photo is made by.
 PRODUCT_ENGINES = {CaseProduct.Kind.PORTRAIT: "memorial-portrait", CaseProduct.Kind.IMAGE: "restore"}
+PASTIME_ENGINE = "pastime-images"  # from one to three photos, on a GPU
 
 
 # --- Organisations and their people ---------------------------------------------------------
@@ -176,6 +177,30 @@ def case_product_make(*, case: Case, photo: CasePhoto, kind: str, made_by, param
     return CaseProduct.objects.create(case=case, kind=kind, creation=creation, made_by=made_by)
 
 
+@transaction.atomic
+def case_pastime_make(*, case: Case, photos: list[CasePhoto], pastime: str, made_by, params: dict | None = None) -> CaseProduct:
+    """Queue pictures of the person doing what they loved (``pastime``, a slug of the catalogue)
+    from one to three of the case's photos, on a GPU, with no credit; they join the memorial's
+    pastimes when they are done. Raises what ``creation_create`` raises (EngineError...)."""
+    normalized = []
+    for photo in photos:
+        with photo.file.open("rb") as handle:
+            normalized.append(photo_normalize(handle))
+    creation = creation_create(
+        owner=case.organisation.account, photos=normalized, title=case.memorial.name, aspect_ratio="3:4",
+        engine=PASTIME_ENGINE, params={**(params or {}), "pastime": pastime}, plan=_job_plan(case.organisation), reserve_credit=False,
+    )
+    return CaseProduct.objects.create(case=case, kind=CaseProduct.Kind.PASTIME, creation=creation, made_by=made_by)
+
+
+def case_pastimes_attach(*, job_id: int) -> None:
+    """When a case's pastime pictures are done, they are on the family's memorial page too."""
+    product = CaseProduct.objects.filter(kind=CaseProduct.Kind.PASTIME, creation__job_id=job_id).select_related("case__memorial").first()
+    if product is not None:
+        images = JobOutput.objects.filter(job_id=job_id, job__state=Job.State.SUCCEEDED, kind=JobOutput.Kind.IMAGE)
+        product.case.memorial.pastimes.add(*images)
+
+
 def case_portrait_choose(*, case: Case, output: JobOutput) -> Case:
     """``output`` (a portrait made for this case) becomes the memorial's portrait."""
     memorial_portrait_choose(owner=case.organisation.account, output=output, memorial=case.memorial)
@@ -229,7 +254,8 @@ def delivery_unlock(*, delivery: Delivery, pin: str, session) -> bool:
 
 # The invoice item of each kind of usage, and the price-plan field that prices it.
 INVOICED = {"cases": ("case_price", "cases"), "portraits": ("portrait_price", "memorial portraits"),
-            "images": ("image_price", "restored photos"), "videos": ("video_price", "living videos")}
+            "images": ("image_price", "restored photos"), "videos": ("video_price", "living videos"),
+            "pastimes": ("pastime_price", "sets of pastime pictures")}
 
 
 def organisation_customer_ensure(*, organisation: Organisation) -> str:

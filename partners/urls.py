@@ -11,6 +11,7 @@ urlpatterns = [
     path("partners/cases/<uuid:case_id>/photos/", views.case_photo_upload, name="case-photo-upload"),
     path("partners/cases/<uuid:case_id>/photos/<int:photo_id>/", views.case_photo, name="case-photo"),
     path("partners/cases/<uuid:case_id>/products/", views.case_product_make, name="case-product-make"),
+    path("partners/cases/<uuid:case_id>/pastime/", views.case_pastime_make, name="case-pastime-make"),
     path("partners/cases/<uuid:case_id>/portrait/", views.case_portrait_choose, name="case-portrait"),
     path("partners/cases/<uuid:case_id>/animate/", views.case_animate, name="case-animate"),
     path("partners/cases/<uuid:case_id>/files/<int:output_id>/", views.case_output, name="case-file"),

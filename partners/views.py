@@ -19,7 +19,7 @@ from studio.ratelimit import client_address, rate_limit_allow
 from studio.uploads import photo_upload_limited
 
 from . import selectors, services
-from .forms import CaseForm, DeliveryForm, InvitationForm, PhotoForm, ProductForm
+from .forms import CaseForm, DeliveryForm, InvitationForm, PastimeForm, PhotoForm, ProductForm
 
 # --- Staff pages: a case ---------------------------------------------------------------------
 
@@ -83,6 +83,7 @@ def _case_context(case, **forms) -> dict:
         "delivery": delivery,
         "photo_form": forms.get("photo_form") or PhotoForm(),
         "product_form": forms.get("product_form") or ProductForm(case=case),
+        "pastime_form": forms.get("pastime_form") or PastimeForm(case=case),
         "delivery_form": forms.get("delivery_form") or DeliveryForm(initial={"expires_at": delivery.expires_at if delivery else None}),
     }
 
@@ -122,6 +123,20 @@ def case_product_make(request, case_id):
     return _start(
         request, case, lambda: services.case_product_make(case=case, made_by=request.user, **form.cleaned_data),
         started=gettext("It is being made; this page shows it when it is ready."), refused=gettext("It cannot be made right now: %(reason)s"),
+    )
+
+
+@login_required
+@require_POST
+def case_pastime_make(request, case_id):
+    case = selectors.case_get(user=request.user, case_id=case_id)
+    form = PastimeForm(request.POST, case=case)
+    if not form.is_valid():
+        return render(request, "partners/case_detail.html", _case_context(case, pastime_form=form), status=400)
+    return _start(
+        request, case, lambda: services.case_pastime_make(case=case, made_by=request.user, **form.cleaned_data),
+        started=gettext("The pastime pictures are being made; they join the memorial when they are ready."),
+        refused=gettext("They cannot be made right now: %(reason)s"),
     )
 
 

@@ -27,15 +27,18 @@ def usage(org_a, org_b, staff_a, staff_b):
     Case.objects.filter(pk=older.pk).update(created_at=last_month)
     CaseProduct.objects.filter(case=older).update(created_at=last_month)
     sarang = full_case_make(org_b, staff_b)
+    product_make(sarang, CaseProduct.Kind.PASTIME, "pastime-images", [JobOutput.Kind.IMAGE] * 3 + [JobOutput.Kind.POSTER])
     failed = product_make(sarang, CaseProduct.Kind.PORTRAIT, "memorial-portrait", [JobOutput.Kind.IMAGE])
     Job.objects.filter(pk=failed.creation.job_id).update(state=Job.State.FAILED)
     return last_month
 
 
 def test_usage_counts_cases_and_succeeded_products_per_organisation_and_month(usage, org_a, org_b):
-    rows = {(row.organisation.slug, row.month.strftime("%Y-%m")): (row.cases, row.portraits, row.images, row.videos) for row in usage_by_month()}
+    rows = {(row.organisation.slug, row.month.strftime("%Y-%m")): (row.cases, row.portraits, row.images, row.videos, row.pastimes) for row in usage_by_month()}
     this_month = timezone.localdate().strftime("%Y-%m")
-    assert rows == {("haneul", this_month): (1, 1, 0, 1), ("haneul", usage.strftime("%Y-%m")): (1, 1, 0, 1), ("sarang", this_month): (1, 1, 0, 1)}
+    assert rows == {
+        ("haneul", this_month): (1, 1, 0, 1, 0), ("haneul", usage.strftime("%Y-%m")): (1, 1, 0, 1, 0), ("sarang", this_month): (1, 1, 0, 1, 1),
+    }
 
 
 def test_staff_holding_the_usage_permission_see_it_and_download_it_as_csv(usage):
@@ -45,7 +48,7 @@ def test_staff_holding_the_usage_permission_see_it_and_download_it_as_csv(usage)
     download = client.get(reverse("admin:partners_organisation_usage") + "?format=csv")
     assert download["Content-Type"] == "text/csv; charset=utf-8"
     table = list(csv.reader(io.StringIO(download.content.decode())))
-    assert table[0] == ["organisation", "slug", "month", "cases", "portraits", "images", "videos"] and len(table) == 4
+    assert table[0] == ["organisation", "slug", "month", "cases", "portraits", "images", "videos", "pastimes"] and len(table) == 4
 
 
 def test_staff_without_it_get_403(usage):
