@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 
 from core.links import link_is_unlocked, link_pin_hash, link_token_new, link_unlock
 from core.mail import mail_send
+from generation.limits import JobLimits
 from generation.models import Job, JobOutput
 from generation.photos import NormalizedPhoto, photo_normalize
 from memorials.services import (
@@ -26,6 +27,7 @@ from memorials.services import (
 from shop import payments
 from shop.models import Plan
 from shop.money import from_minor_units, to_minor_units
+from shop.selectors import plan_default
 from studio.services import creation_create
 
 from . import selectors
@@ -127,6 +129,11 @@ def _job_plan(organisation: Organisation) -> Plan | None:
     return organisation.price_plan.job_plan if organisation.price_plan else None
 
 
+def organisation_job_limits(*, organisation: Organisation) -> JobLimits:
+    """What the organisation's jobs may do: its price plan's shop plan, else the default plan's."""
+    return (_job_plan(organisation) or plan_default()).job_limits()
+
+
 @transaction.atomic
 def case_create(*, organisation: Organisation, created_by, name: str, notes: str = "", **dates) -> Case:
     """A case and the memorial page made for the family, owned by the organisation's account;
@@ -208,10 +215,13 @@ def case_portrait_choose(*, case: Case, output: JobOutput) -> Case:
 
 
 @transaction.atomic
-def case_animate(*, case: Case, made_by, params: dict | None = None) -> CaseProduct:
+def case_animate(*, case: Case, made_by, engine: str | None = None, params: dict | None = None) -> CaseProduct:
     """The living video, made from the memorial's chosen portrait by the memorial's own "bring
-    it to life"; it joins the memorial when it is done. Raises what ``memorial_animate`` raises."""
-    creation = memorial_animate(memorial=case.memorial, params=params, plan=_job_plan(case.organisation), reserve_credit=False)
+    it to life" (with ``engine``, the default one when None); it joins the memorial when it is
+    done. Raises what ``memorial_animate`` raises."""
+    creation = memorial_animate(
+        memorial=case.memorial, engine=engine, params=params, plan=_job_plan(case.organisation), reserve_credit=False,
+    )
     return CaseProduct.objects.create(case=case, kind=CaseProduct.Kind.VIDEO, creation=creation, made_by=made_by)
 
 

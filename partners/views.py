@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.media import private_file_response
 from generation.engines import EngineError
 from generation.models import JobOutput
-from memorials.forms import PinForm
+from memorials.forms import AnimateForm, PinForm
 from memorials.services import NothingToAnimate, NotYours
 from studio.ratelimit import client_address, rate_limit_allow
 from studio.uploads import photo_upload_limited
@@ -84,6 +84,7 @@ def _case_context(case, **forms) -> dict:
         "photo_form": forms.get("photo_form") or PhotoForm(),
         "product_form": forms.get("product_form") or ProductForm(case=case),
         "pastime_form": forms.get("pastime_form") or PastimeForm(case=case),
+        "animate_form": forms.get("animate_form") or AnimateForm(limits=services.organisation_job_limits(organisation=case.organisation)),
         "delivery_form": forms.get("delivery_form") or DeliveryForm(initial={"expires_at": delivery.expires_at if delivery else None}),
     }
 
@@ -157,8 +158,11 @@ def case_portrait_choose(request, case_id):
 @require_POST
 def case_animate(request, case_id):
     case = selectors.case_get(user=request.user, case_id=case_id)
+    form = AnimateForm(request.POST, limits=services.organisation_job_limits(organisation=case.organisation))
+    if not form.is_valid():
+        return render(request, "partners/case_detail.html", _case_context(case, animate_form=form), status=400)
     return _start(
-        request, case, lambda: services.case_animate(case=case, made_by=request.user),
+        request, case, lambda: services.case_animate(case=case, made_by=request.user, engine=form.cleaned_data["engine"] or None),
         started=gettext("The portrait is being brought to life; the video joins the memorial when it is ready."),
         refused=gettext("It cannot be brought to life right now: %(reason)s"),
     )

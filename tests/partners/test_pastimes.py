@@ -80,3 +80,23 @@ def test_an_organisation_whose_plan_has_no_gpu_is_told_why(gpu_case, staff_a, or
     )
     assert "They cannot be made right now" in response.content.decode()
     assert not CaseProduct.objects.exists()
+
+
+def test_the_living_video_can_be_made_on_a_gpu_engine_the_plan_includes(gpu_case, staff_a, settings, org_a):
+    """The case page offers the video engines as the memorial page does: the GPU ones by the
+    organisation's plan (here Premium's; not ready without weights, so shown with the reason)."""
+    import html
+
+    from generation.engines import get_engine
+    from memorials.services import memorial_update
+    from tests.factories import finished_job_make
+
+    portrait = finished_job_make(owner=org_a.account).outputs.get(position=0)
+    memorial_update(memorial=gpu_case.memorial, name=gpu_case.memorial.name, portrait=portrait)
+    page = html.unescape(client_for(staff_a).get(gpu_case.get_absolute_url()).content.decode())
+    assert 'value="living-photo" selected' in page and "Stable Video Diffusion XT — unavailable: no weights" in page
+    url = reverse("partners:case-animate", args=[gpu_case.pk])
+    assert client_for(staff_a).post(url, {"engine": "pastime-images"}).status_code == 400  # not a video engine
+    client_for(staff_a).post(url, {"engine": "living-photo"})
+    job = CaseProduct.objects.get(kind=CaseProduct.Kind.VIDEO).creation.job
+    assert job.engine == "living-photo" and job.params["motion"] == get_engine("living-photo").portrait_params["motion"]
