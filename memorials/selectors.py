@@ -1,5 +1,6 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.signals import ExportSection
 from generation.models import Job, JobOutput
@@ -91,6 +92,35 @@ def memorial_video_creation(*, memorial: Memorial) -> Creation | None:
     if memorial.video_id is None:
         return None
     return Creation.objects.filter(owner_id=memorial.owner_id, job_id=memorial.video.job_id).first()
+
+
+def memorials_using(*, job_id: int) -> list[tuple[Memorial, list[str]]]:
+    """The memorials that show an output of job ``job_id``, each with which of its parts do
+    ("portrait", "video", "pastimes")."""
+    uses = []
+    memorials = Memorial.objects.filter(
+        Q(portrait__job_id=job_id) | Q(video__job_id=job_id) | Q(pastimes__job_id=job_id)
+    ).distinct().select_related("portrait", "video")
+    for memorial in memorials:
+        parts = [part for part, output in (("portrait", memorial.portrait), ("video", memorial.video)) if output is not None and output.job_id == job_id]
+        if memorial.pastimes.filter(job_id=job_id).exists():
+            parts.append("pastimes")
+        uses.append((memorial, parts))
+    return uses
+
+
+_TAKEN = {
+    "portrait": gettext_noop("It is the portrait of the memorial for %(name)s, which will have none."),
+    "video": gettext_noop("It is the living video of the memorial for %(name)s, which will have none."),
+    "pastimes": gettext_noop("Its pictures are among the pastimes of the memorial for %(name)s, and will leave it."),
+}
+
+
+def creation_deletion_notices(creation) -> list[str]:
+    """What deleting ``creation`` would take from its owner's memorials, in their language."""
+    if creation.job_id is None:
+        return []
+    return [gettext(_TAKEN[part]) % {"name": memorial.honoured_name} for memorial, parts in memorials_using(job_id=creation.job_id) for part in parts]
 
 
 def guestbook_approved(*, memorial: Memorial) -> QuerySet[GuestbookMessage]:

@@ -14,7 +14,7 @@ from shop.selectors import credit_balance, launch_mode_active, plan_for
 from shop.services.credits import NoCreditsLeft
 
 from . import selectors, services
-from .extensions import result_actions_for
+from .extensions import deletion_notices_for, result_actions_for
 from .forms import CreationForm, PhotoFacesForm, ReportForm
 from .ratelimit import client_address, rate_limit_allow
 from .uploads import photo_upload_limited
@@ -175,7 +175,7 @@ def creation_delete(request, creation_id):
         services.creation_delete(creation=creation)
         messages.success(request, deleted % {"name": name})
         return redirect("studio:gallery")
-    return render(request, "studio/delete.html", {"creation": creation})
+    return render(request, "studio/delete.html", {"creation": creation, "notices": deletion_notices_for(creation=creation)})
 
 
 @require_GET

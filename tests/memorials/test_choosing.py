@@ -160,3 +160,22 @@ def test_the_memorial_page_offers_the_video_engines_and_the_plan_decides(owner, 
     assert "Choose how to bring it to life." in response.content.decode()
     response = client.post(reverse("memorials:animate", args=[memorial.pk]), {"engine": "living-photo"})
     assert Creation.objects.get().job.engine == "living-photo"
+
+
+def test_deleting_a_creation_says_first_what_it_takes_from_the_memorials(owner):
+    job = finished_job_make(owner=owner, kinds=[IMAGE, IMAGE, VIDEO])
+    creation = Creation.objects.create(owner=owner, title="Portraits", photo="photos/x.jpg", job=job)
+    portrait, pastime, video = job.outputs.order_by("position")
+    memorial_create(owner=owner, name="Kim Okja", portrait=portrait, video=video)
+    memorial_create(owner=owner, name="Lee", pastimes=[pastime])
+    client = client_for(owner)
+    page = client.get(reverse("studio:creation-delete", args=[creation.pk])).content.decode()
+    assert "It is the portrait of the memorial for Kim Okja" in page
+    assert "It is the living video of the memorial for Kim Okja" in page
+    assert "Its pictures are among the pastimes of the memorial for Lee" in page
+    # In the owner's language.
+    page = client.get(reverse("studio:creation-delete", args=[creation.pk]), HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "The portrait" not in page and "It is the portrait" not in page
+    # A creation no memorial uses says nothing of memorials.
+    other = Creation.objects.create(owner=owner, title="Other", photo="photos/y.jpg", job=finished_job_make(owner=owner))
+    assert "memorial for" not in client.get(reverse("studio:creation-delete", args=[other.pk])).content.decode()
