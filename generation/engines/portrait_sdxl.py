@@ -37,7 +37,7 @@ The render:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -108,14 +108,15 @@ class PortraitSdxlSettings(MemorialPortraitSettings):
     strongly the face reference steers (``face_strength``, IP-Adapter's scale) and the height it
     generates at (``gen_height``; small values keep tests with tiny models fast).
 
-    8 steps at guidance 2.0 are what the plan's checkpoint, DreamShaper XL Turbo, is distilled
-    for (4–8 steps, guidance about 2); SDXL base wants about 30 steps at guidance 5–7, which staff
-    set through ``manage.py portrait`` or the job's params."""
+    The steps and guidance default to the operator's settings for the checkpoint in the models
+    folder (GENERATION_PORTRAIT_SDXL_STEPS / _GUIDANCE): 30 at 6.0 for SDXL base, which
+    ``engines download`` fetches; 8 at 2.0 for a turbo checkpoint such as the plan's DreamShaper
+    XL Turbo, which is distilled for 4–8 steps at guidance about 2."""
 
     height: int = 2048  # twice the generation height: a 20 × 25 cm print at 200 dpi
     attire: str = "suit"
-    steps: int = 8
-    guidance: float = 2.0
+    steps: int = field(default_factory=lambda: django_settings.GENERATION_PORTRAIT_SDXL_STEPS)
+    guidance: float = field(default_factory=lambda: django_settings.GENERATION_PORTRAIT_SDXL_GUIDANCE)
     face_strength: float = 0.7
     gen_height: int = 1024
 

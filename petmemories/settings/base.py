@@ -315,6 +315,11 @@ GENERATION_LIVING_PHOTO_BLINK = env.bool("GENERATION_LIVING_PHOTO_BLINK", defaul
 # face-analysis models it needs are licensed for non-commercial research only. The add-on is not
 # built yet; switched on, the engine reports itself not ready and says why.
 GENERATION_PORTRAIT_SDXL_FACEID = env.bool("GENERATION_PORTRAIT_SDXL_FACEID", default=False)
+# memorial-portrait-sdxl's denoising steps and prompt guidance, for the checkpoint in its models
+# folder: SDXL base (what `engines download` fetches) wants about 30 at 6; a turbo checkpoint
+# (the plan's DreamShaper XL Turbo) is distilled for 4–8 steps at about 2: set 8 and 2.0.
+GENERATION_PORTRAIT_SDXL_STEPS = env.int("GENERATION_PORTRAIT_SDXL_STEPS", default=30)
+GENERATION_PORTRAIT_SDXL_GUIDANCE = env.float("GENERATION_PORTRAIT_SDXL_GUIDANCE", default=6.0)
 # Engines of your own, beside the built-in ones: dotted paths to VideoEngine or ImageEngine
 # subclasses, comma-separated. Set it the same for the web and every worker process.
 GENERATION_EXTRA_ENGINES = env.list("GENERATION_EXTRA_ENGINES", default=[])

@@ -132,9 +132,14 @@ def test_knobs_out_of_range_are_refused_at_their_field(knobs, field):
     assert refused.value.field == field
 
 
-def test_it_generates_1024_px_tall_in_the_portrait_s_shape_and_prints_twice_that_with_the_turbo_steps():
-    settings = get_engine(NAME).settings({})
-    assert (settings.gen_size, settings.size, settings.steps, settings.guidance, settings.count) == ((816, 1024), (1638, 2048), 8, 2.0, 4)
+def test_it_generates_1024_px_tall_in_the_portrait_s_shape_and_prints_twice_that_with_the_checkpoint_s_steps(settings):
+    portrait = get_engine(NAME).settings({})
+    assert (portrait.gen_size, portrait.size, portrait.steps, portrait.guidance, portrait.count) == ((816, 1024), (1638, 2048), 30, 6.0, 4)
+    # A turbo checkpoint: the operator says so once, and every job after takes its steps.
+    settings.GENERATION_PORTRAIT_SDXL_STEPS, settings.GENERATION_PORTRAIT_SDXL_GUIDANCE = 8, 2.0
+    portrait = get_engine(NAME).settings({})
+    assert (portrait.steps, portrait.guidance) == (8, 2.0)
+    assert get_engine(NAME).settings({"steps": 12}).steps == 12
     assert get_engine(NAME).settings({"shape": "3:4"}).gen_size == (768, 1024)
     assert get_engine(NAME).settings_class.FORM_KNOBS == ("backdrop", "tone", "ribbon", "attire", "count")
 
