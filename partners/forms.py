@@ -2,12 +2,14 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from generation.engines import get_engine
+from generation.limits import JobLimits
 from generation.selectors import pastimes_offered
 from memorials.forms import SharingForm
 from memorials.models import Memorial
-from studio.forms import photo_checked
+from studio.forms import engine_field_offer, photo_checked
 
-from .models import CasePhoto, CaseProduct, Membership
+from .models import PRODUCT_ENGINES, CasePhoto, Membership
 
 MAX_PASTIME_PHOTOS = 3
 PHOTO_ACCEPT = {"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}
@@ -34,11 +36,14 @@ class PhotoForm(forms.Form):
 
 class ProductForm(forms.Form):
     photo = forms.ModelChoiceField(label=_("From the photo"), queryset=CasePhoto.objects.none())
-    kind = forms.ChoiceField(label=_("Make"), choices=[(CaseProduct.Kind.PORTRAIT, _("Memorial portrait")), (CaseProduct.Kind.IMAGE, _("Restored photo"))])
+    engine = forms.ChoiceField(label=_("Make"))
 
-    def __init__(self, *args, case, **kwargs):
+    def __init__(self, *args, case, limits: JobLimits, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["photo"].queryset = case.photos.all()
+        # One the plan does not include, or that no worker can run now, is shown greyed out
+        # with the reason.
+        engine_field_offer(self.fields["engine"], [get_engine(name) for name in PRODUCT_ENGINES], limits)
 
 
 class PastimeForm(forms.Form):

@@ -162,6 +162,14 @@ class CaseProduct(models.Model):
         ordering = ["created_at", "pk"]
 
 
+# What a staff member can make from one case photo, by engine, and what each is billed as.
+PRODUCT_ENGINES = {
+    "memorial-portrait": CaseProduct.Kind.PORTRAIT,
+    "memorial-portrait-sdxl": CaseProduct.Kind.PORTRAIT,  # on a GPU, where the plan includes it
+    "restore": CaseProduct.Kind.IMAGE,
+}
+
+
 class Delivery(models.Model):
     """The family's private link to what was made for them: the case's files to download and
     the memorial page, until ``expires_at``, behind an optional PIN."""

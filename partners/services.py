@@ -31,12 +31,11 @@ from shop.selectors import plan_default
 from studio.services import creation_create
 
 from . import selectors
-from .models import Case, CasePhoto, CaseProduct, Delivery, Invitation, Invoice, Membership, Organisation
+from .models import PRODUCT_ENGINES, Case, CasePhoto, CaseProduct, Delivery, Invitation, Invoice, Membership, Organisation
 
 INVITATION_DAYS = 7
 DELIVERY_UNLOCKED_SESSION_KEY = "partners_deliveries_unlocked"
 # What each product a staff member makes from a case photo is made by.
-PRODUCT_ENGINES = {CaseProduct.Kind.PORTRAIT: "memorial-portrait", CaseProduct.Kind.IMAGE: "restore"}
 PASTIME_ENGINE = "pastime-images"  # from one to three photos, on a GPU
 
 
@@ -168,20 +167,21 @@ def case_photo_add(*, case: Case, photo: NormalizedPhoto, uploaded_by) -> CasePh
 
 
 @transaction.atomic
-def case_product_make(*, case: Case, photo: CasePhoto, kind: str, made_by, params: dict | None = None) -> CaseProduct:
-    """Queue a memorial portrait (or a restored photo) of ``photo`` for the organisation's
-    account, with its plan's limits and no credit (the organisation is invoiced for it).
-    Raises what ``creation_create`` raises."""
-    if kind not in PRODUCT_ENGINES:
-        raise ValueError(f"Not made from a photo: {kind}")
+def case_product_make(*, case: Case, photo: CasePhoto, engine: str, made_by, params: dict | None = None) -> CaseProduct:
+    """Queue what ``engine`` (one of PRODUCT_ENGINES: a memorial portrait, on the CPU or with
+    SDXL, or a restored photo) makes of ``photo``, for the organisation's account, with its
+    plan's limits and no credit (the organisation is invoiced for it). Raises what
+    ``creation_create`` raises."""
+    if engine not in PRODUCT_ENGINES:
+        raise ValueError(f"Not made from a photo: {engine}")
     with photo.file.open("rb") as handle:
         normalized = photo_normalize(handle)
     shape = "3:4" if photo.height > photo.width else "1:1"
     creation = creation_create(
         owner=case.organisation.account, photos=[normalized], title=case.memorial.name, aspect_ratio=shape,
-        engine=PRODUCT_ENGINES[kind], params=params, plan=_job_plan(case.organisation), reserve_credit=False,
+        engine=engine, params=params, plan=_job_plan(case.organisation), reserve_credit=False,
     )
-    return CaseProduct.objects.create(case=case, kind=kind, creation=creation, made_by=made_by)
+    return CaseProduct.objects.create(case=case, kind=PRODUCT_ENGINES[engine], creation=creation, made_by=made_by)
 
 
 @transaction.atomic

@@ -82,7 +82,7 @@ def _case_context(case, **forms) -> dict:
         "portraits": selectors.case_portraits(case=case),
         "delivery": delivery,
         "photo_form": forms.get("photo_form") or PhotoForm(),
-        "product_form": forms.get("product_form") or ProductForm(case=case),
+        "product_form": forms.get("product_form") or ProductForm(case=case, limits=services.organisation_job_limits(organisation=case.organisation)),
         "pastime_form": forms.get("pastime_form") or PastimeForm(case=case),
         "animate_form": forms.get("animate_form") or AnimateForm(limits=services.organisation_job_limits(organisation=case.organisation)),
         "delivery_form": forms.get("delivery_form") or DeliveryForm(initial={"expires_at": delivery.expires_at if delivery else None}),
@@ -118,7 +118,7 @@ def case_photo(request, case_id, photo_id):
 @require_POST
 def case_product_make(request, case_id):
     case = selectors.case_get(user=request.user, case_id=case_id)
-    form = ProductForm(request.POST, case=case)
+    form = ProductForm(request.POST, case=case, limits=services.organisation_job_limits(organisation=case.organisation))
     if not form.is_valid():
         return render(request, "partners/case_detail.html", _case_context(case, product_form=form), status=400)
     return _start(

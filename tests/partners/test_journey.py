@@ -29,7 +29,7 @@ def test_a_staff_member_makes_a_portrait_and_a_living_video_and_delivers_them(st
     assert staff.get(reverse("partners:case-photo", args=[case.pk, photo.pk]))["Content-Type"] == "image/jpeg"
 
     with django_capture_on_commit_callbacks(execute=True):
-        staff.post(reverse("partners:case-product-make", args=[case.pk]), {"photo": photo.pk, "kind": "portrait"})
+        staff.post(reverse("partners:case-product-make", args=[case.pk]), {"photo": photo.pk, "engine": "memorial-portrait"})
     portrait_product = case.products.get()
     assert portrait_product.creation.job.engine == "memorial-portrait"
     with django_capture_on_commit_callbacks(execute=True):

@@ -100,3 +100,18 @@ def test_the_living_video_can_be_made_on_a_gpu_engine_the_plan_includes(gpu_case
     client_for(staff_a).post(url, {"engine": "living-photo"})
     job = CaseProduct.objects.get(kind=CaseProduct.Kind.VIDEO).creation.job
     assert job.engine == "living-photo" and job.params["motion"] == get_engine("living-photo").portrait_params["motion"]
+
+
+def test_a_portrait_can_be_made_with_sdxl_where_the_plan_and_the_workers_allow(gpu_case, staff_a, org_a, settings, tmp_path):
+    import html
+
+    settings.GENERATION_MODELS_DIR = tmp_path  # no SDXL portrait weights here
+    page = html.unescape(client_for(staff_a).get(gpu_case.get_absolute_url()).content.decode())
+    assert 'value="memorial-portrait" selected' in page and 'value="memorial-portrait-sdxl" disabled' in page
+    url = reverse("partners:case-product-make", args=[gpu_case.pk])
+    response = client_for(staff_a).post(url, {"photo": gpu_case.photos.first().pk, "engine": "memorial-portrait-sdxl"}, follow=True)
+    assert "It cannot be made right now" in html.unescape(response.content.decode())
+    assert client_for(staff_a).post(url, {"photo": gpu_case.photos.first().pk, "engine": "living-photo"}).status_code == 400
+    assert not CaseProduct.objects.exists()
+    client_for(staff_a).post(url, {"photo": gpu_case.photos.first().pk, "engine": "restore"})
+    assert CaseProduct.objects.get().kind == CaseProduct.Kind.IMAGE
