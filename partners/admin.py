@@ -56,6 +56,10 @@ class OrganisationAdmin(admin.ModelAdmin):
     def has_view_usage_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("partners.view_usage")
 
+    def has_view_permission(self, request, obj=None):
+        # Who may export the usage sees the list the export is run from (not change it).
+        return super().has_view_permission(request, obj) or self.has_view_usage_permission(request)
+
     @admin.action(description="Export their usage per month as CSV", permissions=["view_usage"])
     def export_usage(self, request, queryset):
         chosen = set(queryset.values_list("pk", flat=True))

@@ -173,8 +173,10 @@ def test_a_portrait_is_made_as_a_job_from_the_upload_form(owner_client):
     page = owner_client.get(reverse("studio:creation-new"))
     for knob in ("shape", "frame"):  # offered for this engine alone
         assert page.context["form"].knob_engines[knob] == "memorial-portrait"
-    for knob in ("backdrop", "tone", "count", "ribbon"):  # and for its GPU twin
+    for knob in ("backdrop", "tone", "ribbon"):  # and for its GPU twin
         assert page.context["form"].knob_engines[knob] == "memorial-portrait memorial-portrait-sdxl"
+    # How many pictures: the portraits and the pastime pictures.
+    assert page.context["form"].knob_engines["count"] == "memorial-portrait memorial-portrait-sdxl pastime-images"
     for knob in ("shape", "backdrop", "tone", "count", "ribbon", "frame"):
         assert f'name="{knob}"' in page.content.decode()
     buffer = io.BytesIO(PERSON_PHOTO.read_bytes())
