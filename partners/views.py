@@ -74,6 +74,7 @@ def case_detail(request, case_id):
 
 def _case_context(case, **forms) -> dict:
     delivery = getattr(case, "delivery", None)
+    limits = services.organisation_job_limits(organisation=case.organisation)
     return {
         "case": case,
         "memorial": case.memorial,
@@ -82,9 +83,9 @@ def _case_context(case, **forms) -> dict:
         "portraits": selectors.case_portraits(case=case),
         "delivery": delivery,
         "photo_form": forms.get("photo_form") or PhotoForm(),
-        "product_form": forms.get("product_form") or ProductForm(case=case, limits=services.organisation_job_limits(organisation=case.organisation)),
+        "product_form": forms.get("product_form") or ProductForm(case=case, limits=limits),
         "pastime_form": forms.get("pastime_form") or PastimeForm(case=case),
-        "animate_form": forms.get("animate_form") or AnimateForm(limits=services.organisation_job_limits(organisation=case.organisation)),
+        "animate_form": forms.get("animate_form") or AnimateForm(limits=limits),
         "delivery_form": forms.get("delivery_form") or DeliveryForm(initial={"expires_at": delivery.expires_at if delivery else None}),
     }
 
