@@ -1,4 +1,5 @@
 """The command-line tools: animate, engines, ensure_admin, requeue_jobs."""
+import json
 import os
 import subprocess
 import sys
@@ -122,3 +123,29 @@ def test_a_command_that_sends_no_task_starts_without_celery():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", [
+    ["animate", "tests/cat.jpg", "--seconds", "2", "--fps", "12", "--height", "128"],
+    ["restore", "tests/cat.jpg"],
+])
+def test_the_engine_commands_set_up_only_the_generation_app(command, tmp_path):
+    # manage.py narrows INSTALLED_APPS for the commands that run one engine on one file: it
+    # runs here as the script it is, and the modules loaded when it exits hold none of the
+    # site's other apps, allauth or the admin, while the command still did its work.
+    out = tmp_path / ("out.mp4" if command[0] == "animate" else "out.png")
+    modules = tmp_path / "modules.json"
+    code = (
+        "import atexit, json, runpy, sys; "
+        f"atexit.register(lambda: open({str(modules)!r}, 'w').write(json.dumps(sorted(sys.modules)))); "
+        f"sys.argv = ['manage.py', *{command!r}, '-o', {str(out)!r}]; "
+        "runpy.run_path('manage.py', run_name='__main__')"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "petmemories.settings.local"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = set(json.loads(modules.read_text()))
+    assert {"generation.models", "generation.engines.living_photo"} <= loaded
+    assert not {name for name in loaded if name.split(".")[0] in {"accounts", "studio", "shop", "memorials", "partners", "allauth"}}
+    assert not any(name.startswith("django.contrib.admin") for name in loaded)
+    assert out.stat().st_size > 1000
