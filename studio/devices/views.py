@@ -23,7 +23,8 @@ def frame_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def frame_pair(request):
-    form = PairForm(request.POST if request.method == "POST" else None)
+    # ?code= is the link in the QR code a frame player shows: the code comes filled in.
+    form = PairForm(request.POST if request.method == "POST" else None, initial={"code": request.GET.get("code", "")[:12]})
     if request.method == "POST" and form.is_valid():
         try:
             device = devices.device_pair(user=request.user, code=form.cleaned_data["code"], name=form.cleaned_data["name"])
