@@ -29,6 +29,7 @@
   let current = null; // the item on screen
   let front = 0; // the slot showing it
   let itemTimer = null;
+  let itemSeconds = 0; // how long the item on screen was given
   let pollTimer = null;
   let syncing = false;
   let online = true;
@@ -39,6 +40,8 @@
   const token = () => localStorage.getItem(TOKEN_KEY);
   const kindOf = (item) => (item.kind === "still" || (item.content_type || "").startsWith("image/") ? "still" : "video");
   const secondsPerItem = () => Math.max(1, Number(playlist?.settings?.seconds_per_video) || 30);
+  // An item is one entry of the playlist; two may share a file (and its SHA-256).
+  const same = (one, other) => Boolean(one && other && one.id === other.id && one.sha256 === other.sha256);
   const playable = () => (playlist?.paired ? playlist.items.filter((item) => blobs.has(item.sha256)) : []);
 
   function pollSeconds() {
@@ -213,25 +216,30 @@
       return;
     }
     say("");
-    if (!current || !items.some((item) => item.sha256 === current.sha256)) show(items[0]);
+    if (!items.some((item) => same(item, current))) show(items[0]);
+    else if (itemSeconds !== secondsPerItem()) schedule(); // the owner changed the time on screen
     report("playing");
   }
 
   function advance() {
     const items = playable();
     if (!items.length) return render();
-    const at = items.findIndex((item) => item.sha256 === current?.sha256);
+    const at = items.findIndex((item) => same(item, current));
     if (at === items.length - 1 && playlist.settings && playlist.settings.loop === false) {
       // Played once through: the last one stays, and stops at its end.
       slots[front].querySelector("video").loop = false;
       return;
     }
-    const next = items[(at + 1) % items.length];
-    if (next.sha256 === current?.sha256) {
-      itemTimer = setTimeout(advance, secondsPerItem() * 1000); // alone on the list: it plays on
-      return;
-    }
-    show(next);
+    const following = items[(at + 1) % items.length];
+    if (same(following, current)) return schedule(); // alone on the list: it plays on
+    show(following);
+  }
+
+  /** Move on to the next item once this one's time on screen is over. */
+  function schedule() {
+    clearTimeout(itemTimer);
+    itemSeconds = secondsPerItem();
+    itemTimer = setTimeout(advance, itemSeconds * 1000);
   }
 
   function ready(element) {
@@ -271,8 +279,7 @@
     const turn = ++shown;
     const previous = current;
     current = item;
-    clearTimeout(itemTimer);
-    itemTimer = setTimeout(advance, secondsPerItem() * 1000);
+    schedule();
     const back = previous ? 1 - front : front;
     const slot = slots[back];
     const video = slot.querySelector("video"), img = slot.querySelector("img");
