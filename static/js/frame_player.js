@@ -24,8 +24,7 @@
 
   let playlist = null; // the last playlist the site sent (or the saved one, offline)
   let etag = null;
-  const blobs = new Map(); // sha256 → blob: URL of the kept file
-  const retired = []; // blob: URLs of files that left the playlist while on screen
+  const kept = new Set(); // the SHA-256 of each file kept, checked, in the media cache
   let current = null; // the item on screen
   let front = 0; // the slot showing it
   let itemTimer = null;
@@ -42,7 +41,7 @@
   const secondsPerItem = () => Math.max(1, Number(playlist?.settings?.seconds_per_video) || 30);
   // An item is one entry of the playlist; two may share a file (and its SHA-256).
   const same = (one, other) => Boolean(one && other && one.id === other.id && one.sha256 === other.sha256);
-  const playable = () => (playlist?.paired ? playlist.items.filter((item) => blobs.has(item.sha256)) : []);
+  const playable = () => (playlist?.paired ? playlist.items.filter((item) => kept.has(item.sha256)) : []);
 
   function pollSeconds() {
     // ?poll=N in the page's address, within the site's bounds, overrides the API's advice.
@@ -104,8 +103,7 @@
     localStorage.removeItem(TOKEN_KEY);
     playlist = etag = null;
     stop();
-    for (const url of blobs.values()) URL.revokeObjectURL(url);
-    blobs.clear();
+    kept.clear();
     await Promise.all([caches.delete(PLAYLIST_CACHE), caches.delete(MEDIA_CACHE)]);
   }
 
@@ -118,8 +116,7 @@
     etag = saved.headers.get("ETag") || null;
     const media = await caches.open(MEDIA_CACHE);
     for (const item of playlist.items || []) {
-      const kept = await media.match(mediaKey(item.sha256));
-      if (kept && !blobs.has(item.sha256)) blobs.set(item.sha256, URL.createObjectURL(await kept.blob()));
+      if (await media.match(mediaKey(item.sha256))) kept.add(item.sha256);
     }
   }
 
@@ -132,13 +129,10 @@
     const wanted = new Set((data.items || []).map((item) => item.sha256));
     const media = await caches.open(MEDIA_CACHE);
     for (const request of await media.keys()) {
-      if (!wanted.has(request.url.split("/").pop())) await media.delete(request);
-    }
-    for (const [sha256, url] of blobs) {
+      const sha256 = request.url.split("/").pop();
       if (!wanted.has(sha256)) {
-        blobs.delete(sha256);
-        if (current?.sha256 === sha256) retired.push(url); // the one on screen goes once replaced
-        else URL.revokeObjectURL(url);
+        await media.delete(request);
+        kept.delete(sha256); // on screen, it plays on from its blob: URL until replaced
       }
     }
   }
@@ -150,18 +144,20 @@
     if (!playlist?.paired) return;
     const media = await caches.open(MEDIA_CACHE);
     for (const item of playlist.items) {
-      if (!item.sha256 || blobs.has(item.sha256)) continue;
-      let kept = await media.match(mediaKey(item.sha256));
-      if (!kept) {
+      if (!item.sha256 || kept.has(item.sha256)) continue;
+      if (!(await media.match(mediaKey(item.sha256)))) {
         const response = await fetch(item.url, { cache: "no-store" });
         if (!response.ok) continue; // a link past its window: the next playlist brings new ones
         const bytes = await response.arrayBuffer();
         if ((item.bytes && bytes.byteLength !== item.bytes) || (await sha256Hex(bytes)) !== item.sha256) continue;
-        kept = new Response(bytes, { headers: { "Content-Type": item.content_type || "video/mp4" } });
-        await media.put(mediaKey(item.sha256), kept.clone());
+        const headers = { "Content-Type": item.content_type || "video/mp4" };
+        await media.put(mediaKey(item.sha256), new Response(bytes, { headers }));
       }
-      if (!playlist?.items.some((entry) => entry.sha256 === item.sha256)) continue; // left while it came
-      blobs.set(item.sha256, URL.createObjectURL(await kept.blob()));
+      if (!playlist?.items.some((entry) => entry.sha256 === item.sha256)) {
+        await media.delete(mediaKey(item.sha256)); // it left the playlist while it came
+        continue;
+      }
+      kept.add(item.sha256);
       render();
     }
   }
@@ -268,6 +264,8 @@
 
   function clear(slot) {
     const video = slot.querySelector("video"), img = slot.querySelector("img");
+    if (slot.dataset.url) URL.revokeObjectURL(slot.dataset.url);
+    delete slot.dataset.url;
     video.pause();
     video.removeAttribute("src");
     video.load();
@@ -280,20 +278,34 @@
     const previous = current;
     current = item;
     schedule();
-    const back = previous ? 1 - front : front;
+    // Only the items on screen and coming in are in memory, as blob: URLs: <video> and <img>
+    // play them whole, with no byte ranges to ask of anyone.
+    const file = await caches.open(MEDIA_CACHE).then((media) => media.match(mediaKey(item.sha256)), () => undefined);
+    if (turn !== shown) return;
+    if (!file) {
+      // The browser let it go (short of storage): it is fetched again with the next poll.
+      kept.delete(item.sha256);
+      current = previous;
+      render();
+      return;
+    }
+    const url = URL.createObjectURL(await file.blob());
+    if (turn !== shown) return URL.revokeObjectURL(url);
+    const back = slots[front].classList.contains("current") ? 1 - front : front;
     const slot = slots[back];
     const video = slot.querySelector("video"), img = slot.querySelector("img");
     const kind = kindOf(item);
     clear(slot);
-    slot.className = `slot ${kind} ${item.fit === "contain" ? "contain" : "cover"}` + (slot.classList.contains("current") ? " current" : "");
+    slot.dataset.url = url;
+    slot.className = `slot ${kind} ${item.fit === "contain" ? "contain" : "cover"}`;
     if (kind === "video") {
       video.muted = true;
       video.loop = true; // it loops while its time on screen lasts
-      video.src = blobs.get(item.sha256);
+      video.src = url;
       video.play().catch(() => {});
       await ready(video);
     } else {
-      img.src = blobs.get(item.sha256);
+      img.src = url;
       await ready(img);
       drift(img, secondsPerItem());
     }
@@ -305,7 +317,6 @@
       front = back;
       setTimeout(() => {
         if (slots[front] !== old) clear(old);
-        letGo();
       }, FADE_MS + 100);
     }
     report("playing");
@@ -319,11 +330,6 @@
       slot.classList.remove("current");
       clear(slot);
     }
-    letGo();
-  }
-
-  function letGo() {
-    for (const url of retired.splice(0)) URL.revokeObjectURL(url);
   }
 
   // --- Start -----------------------------------------------------------------------------

@@ -1,13 +1,15 @@
 """In a real browser: a browser tab is a frame. It shows a pairing code and its QR code, is
 paired from another browser, plays its videos in a loop, picks up a new one, plays on offline
 (a reload too) and, unpaired on the site, forgets everything and shows a new code."""
+import hashlib
+
 import cv2
 import numpy as np
 import pytest
 from django.core.signals import request_started
 from django.urls import reverse
 
-from tests.conftest import run_job
+from tests.conftest import CAT_PHOTO, run_job
 from tests.integration.test_browser import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -140,3 +142,37 @@ def test_a_browser_plays_as_a_frame_offline_too_until_it_is_unpaired(
     finally:
         frame.screenshot(path=str(tmp_path / "frame.png"))
         frame_context.close()
+
+
+def test_the_player_shows_stills_drifting_and_drops_a_file_that_fails_its_checksum(chromium, live_server, tmp_path):
+    """Stills (photos) play too, with a slow drift; here the site's answers are played by the
+    test (the API gives stills to family members' frames), and the service worker stays out
+    of the way of that routing."""
+    photo = CAT_PHOTO.read_bytes()
+    still = {"kind": "still", "content_type": "image/jpeg", "fit": "cover", "bytes": len(photo), "sha256": hashlib.sha256(photo).hexdigest()}
+    playlist = {
+        "paired": True, "pairing_code": None, "poll_seconds": 60, "settings": {"loop": True, "seconds_per_video": 30},
+        "items": [
+            {**still, "id": "still-1", "url": live_server.url + "/test-media/cat.jpg"},
+            {**still, "id": "still-2", "url": live_server.url + "/test-media/other.jpg", "sha256": "0" * 64},
+        ],
+    }
+    context = chromium.new_context(viewport={"width": 1280, "height": 720}, service_workers="block")
+    frame = context.new_page()
+    frame.route("**/api/frames/register", lambda route: route.fulfill(status=201, json={"token": "t", "pairing_code": "K7QM2X"}))
+    frame.route("**/api/frames/playlist", lambda route: route.fulfill(json=playlist, headers={"ETag": '"1"'}))
+    frame.route("**/test-media/*", lambda route: route.fulfill(body=photo, content_type="image/jpeg"))
+    try:
+        frame.goto(live_server.url + reverse("studio:frame-player"))
+        frame.wait_for_selector("body[data-state=playing][data-playing=still-1]")
+        assert frame.evaluate("document.body.dataset.items") == "still-1"  # still-2's bytes are not what its SHA-256 says
+        assert frame.evaluate("document.querySelector('.slot.current').className") == "slot still cover current"
+        frame.wait_for_function("() => document.querySelector('.slot.current img').naturalWidth > 0")
+        drift = "getComputedStyle(document.querySelector('.slot.current img')).transform"
+        first = frame.evaluate(drift)
+        frame.wait_for_function(f"(t) => {drift} !== t", arg=first, timeout=5_000)
+        kept = frame.evaluate("async () => (await (await caches.open('frame-media')).keys()).map((r) => r.url.split('/').pop())")
+        assert kept == [still["sha256"]]
+    finally:
+        frame.screenshot(path=str(tmp_path / "still.png"))
+        context.close()
