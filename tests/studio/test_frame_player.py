@@ -84,6 +84,7 @@ def test_the_pairing_page_comes_with_the_code_from_the_qr_code(owner_client):
     response = owner_client.get(reverse("studio:frame-pair"), {"code": "K7QM2X"})
     assert response.status_code == 200
     assert re.search(r'<input[^>]*name="code"[^>]*value="K7QM2X"', response.content.decode())
+    assert '<a href="http://testserver/frames/player/">' in response.content.decode()  # and how to make a frame of any screen
 
 
 def test_the_qr_codes_link_survives_the_login_and_pairs(client, user):
