@@ -17,6 +17,9 @@
   const PLAYLIST_KEY = new URL("saved/playlist.json", base).href;
   const mediaKey = (sha256) => new URL("saved/media/" + sha256, base).href;
   const FADE_MS = 1500;
+  // While its code is on screen someone is pairing it: it asks more often, to start at once.
+  const PAIRING_POLL_SECONDS = 5;
+  const BUSY_RETRY_SECONDS = 300; // registering was refused for too many from this address
 
   const slots = Array.from(document.querySelectorAll(".slot"));
   const pairing = document.querySelector(".pairing");
@@ -51,6 +54,10 @@
     return Math.min(Math.max(Number(playlist?.poll_seconds) || 60, min), max);
   }
 
+  // A request that hangs (a Wi-Fi that drops mid-download) must not stop the polls for good.
+  const within = (seconds) => (AbortSignal.timeout ? { signal: AbortSignal.timeout(seconds * 1000) } : {});
+  const offline = (error) => error instanceof TypeError || error?.name === "TimeoutError";
+
   async function sha256Hex(bytes) {
     const digest = await crypto.subtle.digest("SHA-256", bytes);
     return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
@@ -76,7 +83,7 @@
     const ratio = window.devicePixelRatio || 1;
     const side = (pixels) => Math.min(Math.max(Math.round(pixels * ratio), 64), 8192);
     const response = await fetch(config.registerUrl, {
-      method: "POST", cache: "no-store", headers: { "Content-Type": "application/json" },
+      method: "POST", cache: "no-store", headers: { "Content-Type": "application/json" }, ...within(30),
       body: JSON.stringify({ name: "Web frame", screen_width: side(screen.width), screen_height: side(screen.height) }),
     });
     if (response.status === 429) throw new Busy();
@@ -146,7 +153,7 @@
     for (const item of playlist.items) {
       if (!item.sha256 || kept.has(item.sha256)) continue;
       if (!(await media.match(mediaKey(item.sha256)))) {
-        const response = await fetch(item.url, { cache: "no-store" });
+        const response = await fetch(item.url, { cache: "no-store", ...within(600) });
         if (!response.ok) continue; // a link past its window: the next playlist brings new ones
         const bytes = await response.arrayBuffer();
         if ((item.bytes && bytes.byteLength !== item.bytes) || (await sha256Hex(bytes)) !== item.sha256) continue;
@@ -166,11 +173,12 @@
     if (syncing) return;
     syncing = true;
     clearTimeout(pollTimer);
+    let busy = false;
     try {
       if (!token()) await register();
       const headers = { Authorization: "Bearer " + token() };
       if (etag && playlist) headers["If-None-Match"] = etag;
-      const response = await fetch(config.playlistUrl, { headers, cache: "no-store" });
+      const response = await fetch(config.playlistUrl, { headers, cache: "no-store", ...within(30) });
       online = true;
       if (response.status === 401) {
         await forget();
@@ -183,14 +191,16 @@
       render();
       await download();
     } catch (error) {
-      if (error instanceof Busy) say(config.textBusy);
-      else if (error instanceof TypeError) online = false; // fetch's word for "no network"
+      busy = error instanceof Busy;
+      if (busy) say(config.textBusy);
+      else if (offline(error)) online = false;
       else console.warn("frame player:", error);
       render();
     } finally {
       syncing = false;
       clearTimeout(pollTimer);
-      pollTimer = setTimeout(sync, pollSeconds() * 1000);
+      const wait = busy ? BUSY_RETRY_SECONDS : pairing.hidden ? pollSeconds() : Math.min(pollSeconds(), PAIRING_POLL_SECONDS);
+      pollTimer = setTimeout(sync, wait * 1000);
     }
   }
 
