@@ -84,7 +84,7 @@
     const side = (pixels) => Math.min(Math.max(Math.round(pixels * ratio), 64), 8192);
     const response = await fetch(config.registerUrl, {
       method: "POST", cache: "no-store", headers: { "Content-Type": "application/json" }, ...within(30),
-      body: JSON.stringify({ name: "Web frame", screen_width: side(screen.width), screen_height: side(screen.height) }),
+      body: JSON.stringify({ name: config.name, screen_width: side(screen.width), screen_height: side(screen.height) }),
     });
     if (response.status === 429) throw new Busy();
     if (!response.ok) throw new Error("register: " + response.status);
