@@ -58,6 +58,11 @@ def assert_plays(frame, item_id=None):
     frame.wait_for_function(f"(t) => {CURRENT_VIDEO}.currentTime !== t", arg=first, timeout=5_000)
 
 
+def kept_files(frame) -> list[str]:
+    """The SHA-256 of each file the player keeps in its browser's cache."""
+    return frame.evaluate("async () => (await (await caches.open('frame-media')).keys()).map((r) => r.url.split('/').pop())")
+
+
 def test_a_browser_plays_as_a_frame_offline_too_until_it_is_unpaired(
     chromium, live_server, finished_creation, make_creation, user, server_requests, tmp_path,
 ):
@@ -112,8 +117,7 @@ def test_a_browser_plays_as_a_frame_offline_too_until_it_is_unpaired(
         assert_plays(frame, second.pk)
         assert frame.evaluate("document.querySelector('.slot.current').className") == "slot video cover current"  # 16:9 fills the 16:9 frame
         assert_plays(frame, finished_creation.pk)
-        kept = frame.evaluate("async () => (await (await caches.open('frame-media')).keys()).map((r) => r.url.split('/').pop())")
-        assert sorted(kept) == sorted([finished_creation.job.video.sha256, second.job.video.sha256])
+        assert sorted(kept_files(frame)) == sorted([finished_creation.job.video.sha256, second.job.video.sha256])
 
         # The network goes: it plays on, and a reload opens the player from its service worker.
         frame.wait_for_function("() => navigator.serviceWorker.controller !== null")
@@ -128,9 +132,22 @@ def test_a_browser_plays_as_a_frame_offline_too_until_it_is_unpaired(
         assert not [path for path in server_requests[reached:] if path.startswith(("/frames/", "/static/"))], server_requests[reached:]
         assert frame.evaluate("document.body.dataset.items") == f"{finished_creation.pk},{second.pk}"
 
-        # Back online, its owner unpairs it: it forgets its videos and shows a new code.
+        # Back online, a video taken off the frame leaves its screen and its storage.
         frame_context.set_offline(False)
         frame.wait_for_selector("body[data-online=yes]")
+        owner.reload()
+        owner.get_by_label("Chelsea").uncheck()
+        owner.locator("form.card button[type=submit]").click()
+        owner.wait_for_selector("text=will play 1 video")
+        frame.wait_for_selector(f"body[data-items='{second.pk}']")
+        assert_plays(frame, second.pk)
+        for _ in range(50):  # the file goes once the new playlist is in: the same poll, just after
+            if kept_files(frame) == [second.job.video.sha256]:
+                break
+            frame.wait_for_timeout(100)
+        assert kept_files(frame) == [second.job.video.sha256]
+
+        # Its owner unpairs it: it forgets its videos and shows a new code.
         owner.get_by_role("button", name="Unpair this frame").click()
         owner.wait_for_url("**/frames/")
         frame.wait_for_selector("body[data-state=pairing]")
@@ -171,8 +188,7 @@ def test_the_player_shows_stills_drifting_and_drops_a_file_that_fails_its_checks
         drift = "getComputedStyle(document.querySelector('.slot.current img')).transform"
         first = frame.evaluate(drift)
         frame.wait_for_function(f"(t) => {drift} !== t", arg=first, timeout=5_000)
-        kept = frame.evaluate("async () => (await (await caches.open('frame-media')).keys()).map((r) => r.url.split('/').pop())")
-        assert kept == [still["sha256"]]
+        assert kept_files(frame) == [still["sha256"]]
     finally:
         frame.screenshot(path=str(tmp_path / "still.png"))
         context.close()
