@@ -2,6 +2,7 @@
 its QR code opens with the code filled in. The player itself plays in a real browser in
 tests/integration/test_browser_frame_player.py."""
 import re
+from urllib.parse import unquote
 
 import pytest
 from django.contrib.staticfiles import finders
@@ -92,7 +93,7 @@ def test_the_qr_codes_link_survives_the_login_and_pairs(client, user):
     response = client.get(reverse("studio:frame-pair"), {"code": code})
     assert response.status_code == 302 and response["Location"].endswith("next=/frames/pair/%3Fcode%3D" + code)
     client.force_login(user)
-    page = client.get(response["Location"].split("next=")[1].replace("%3F", "?").replace("%3D", "="))
+    page = client.get(unquote(response["Location"].split("next=")[1]))
     assert f'value="{code}"' in page.content.decode()
     paired = client.post(reverse("studio:frame-pair"), {"code": code, "name": "Hall"})
     assert paired.status_code == 302
