@@ -1,6 +1,7 @@
 """Digital frames ("devices"), all in one place: registering and pairing a frame with the code
 on its screen, its bearer token (kept only as a hash) and the signed links it downloads from
-(``services.py``); the frames' JSON API, register, playlist and media (``api.py``); the owner's
+(``services.py``); the frames' JSON API, register, playlist and media (``api.py``); a browser
+that is a frame, the player under /frames/player/ (``player.py``); the owner's
 pages under /frames/ (``views.py``, ``forms.py``, ``selectors.py``); gifts accepted by an
 emailed link; and the admin's "make the frames" action on a paid order (``admin.py``). Their
 URLs (``urls.py``) join the studio's, so their names stay ``studio:frame-…``.

@@ -3,11 +3,14 @@
 (``studio:frame-list``, ``studio:frame-media``, ...)."""
 from django.urls import path
 
-from . import api, views
+from . import api, player, views
 
 urlpatterns = [
     path("frames/", views.frame_list, name="frame-list"),
     path("frames/pair/", views.frame_pair, name="frame-pair"),
+    path("frames/player/", player.player, name="frame-player"),
+    path("frames/player/sw.js", player.player_worker, name="frame-player-worker"),
+    path("frames/player/qr.svg", player.player_qr, name="frame-player-qr"),
     path("frames/accept/<str:token>/", views.frame_accept, name="frame-accept"),
     path("frames/<uuid:device_id>/", views.frame_detail, name="frame-detail"),
     path("frames/<uuid:device_id>/unpair/", views.frame_unpair, name="frame-unpair"),

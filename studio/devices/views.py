@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -23,7 +24,8 @@ def frame_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def frame_pair(request):
-    form = PairForm(request.POST if request.method == "POST" else None)
+    # ?code= is the link in the QR code a frame player shows: the code comes filled in.
+    form = PairForm(request.POST if request.method == "POST" else None, initial={"code": request.GET.get("code", "")[:12]})
     if request.method == "POST" and form.is_valid():
         try:
             device = devices.device_pair(user=request.user, code=form.cleaned_data["code"], name=form.cleaned_data["name"])
@@ -32,7 +34,8 @@ def frame_pair(request):
         else:
             messages.success(request, gettext("%(frame)s is paired. Choose what it plays.") % {"frame": device.name})
             return redirect(device)
-    return render(request, "studio/frames/pair.html", {"form": form}, status=400 if form.errors else 200)
+    context = {"form": form, "player_url": request.build_absolute_uri(reverse("studio:frame-player"))}
+    return render(request, "studio/frames/pair.html", context, status=400 if form.errors else 200)
 
 
 @login_required
