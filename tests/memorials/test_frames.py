@@ -59,5 +59,5 @@ def test_nobody_plays_what_is_not_theirs_or_not_finished(owner):
     # A video still being made is refused with the reason.
     running = Creation.objects.create(owner=owner, title="Soon", photo="photos/y.jpg", job=job_make(owner=owner, engine="living-photo", state=Job.State.RUNNING))
     response = client_for(owner).post(reverse("studio:frame-add", args=[mine.pk]), {"creation": running.pk}, follow=True)
-    assert "Only your own finished videos can play on your frame." in response.content.decode()
+    assert "Only your own finished videos and restored photos can play on a frame." in response.content.decode()
     assert not mine.playlist.exists() and not theirs.playlist.exists()
