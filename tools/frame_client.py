@@ -194,7 +194,10 @@ class FrameClient:
                     out.write(chunk)
         except (OSError, http.client.HTTPException) as error:
             raise Unavailable(f"{target.name}: the download stopped ({error}); it goes on at the next poll") from None
-        if partial.stat().st_size != size or _sha256(partial) != sha256:
+        got = partial.stat().st_size
+        if got < size:  # the connection ended early: what came is kept, to go on from
+            raise Unavailable(f"{target.name}: the download stopped at {got} of {size} bytes; it goes on at the next poll")
+        if got != size or _sha256(partial) != sha256:
             partial.unlink()
             raise Unavailable(f"{target.name}: the download does not match its checksum; it is not kept")
         partial.replace(target)

@@ -161,3 +161,92 @@ def test_the_client_keeps_trying_to_register_while_the_site_is_down(site, tmp_pa
     said = lines(out)
     assert "error" in said[0] and "pairing_code" in said[-1]
     assert registering.returncode == 0 and "Traceback" not in stderr and json.loads(state.read_text())["token"]
+
+
+class Misbehaving:
+    """A stand-in site that answers the playlist with a 500, then with something that is not
+    JSON, then properly; and a still's download cut short, then wrong, then whole (from where
+    the cut one stopped, by a byte range)."""
+
+    def __init__(self, still: bytes):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.still, self.playlist_answers, self.media_answers, self.ranges = still, ["500", "garbage"], ["cut", "wrong"], []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if self.path == "/api/frames/playlist":
+                    owner.answer_playlist(self)
+                else:
+                    owner.answer_media(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def answer_playlist(self, handler):
+        answer = self.playlist_answers.pop(0) if self.playlist_answers else "ok"
+        if answer == "500":
+            handler.send_response(500)
+            handler.end_headers()
+            return
+        item = {"id": "still-1", "kind": "still", "url": self.url + "/media/still", "content_type": "image/png",
+                "bytes": len(self.still), "sha256": hashlib.sha256(self.still).hexdigest(), "drift": True}
+        body = b"{not json" if answer == "garbage" else json.dumps({"paired": True, "items": [item], "poll_seconds": 60}).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("ETag", '"one"')
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def answer_media(self, handler):
+        answer = self.media_answers.pop(0) if self.media_answers else "ok"
+        start = int(handler.headers.get("Range", "bytes=0-").removeprefix("bytes=").rstrip("-"))
+        self.ranges.append(start)
+        body = {"cut": self.still[:100], "wrong": b"x" * len(self.still)}.get(answer, self.still[start:])
+        handler.send_response(206 if start else 200)
+        # A cut download promises the whole file and sends a part, as a dropped connection does.
+        handler.send_header("Content-Length", str(len(self.still) - start if answer == "cut" else len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+        if answer == "cut":
+            handler.close_connection = True
+
+    def __enter__(self):
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_5xx_bad_json_a_cut_download_and_a_wrong_checksum_are_each_one_line_and_the_still_arrives(tmp_path):
+    from tests.conftest import image_bytes
+
+    still = image_bytes("PNG", size=(64, 48))
+    state, downloads = tmp_path / "frame.json", tmp_path / "videos"
+    with Misbehaving(still) as site:
+        state.write_text(json.dumps({"server": site.url, "token": "t"}))
+        out = tmp_path / "client.out"
+        with out.open("w") as stdout:
+            client = subprocess.Popen(
+                [*CLIENT, "--state", str(state), "--min-backoff", "0.05", "--max-backoff", "0.1", "poll", "--downloads", str(downloads), "--every", "0.1"],
+                stdout=stdout, stderr=subprocess.PIPE, text=True,
+            )
+        try:
+            wait_for(lambda: (downloads / "still-1.png").exists(), timeout=30, what="the still")
+        finally:
+            client.send_signal(signal.SIGINT)
+            _none, stderr = client.communicate(timeout=20)
+    assert client.returncode == 0 and stderr == ""
+    assert (downloads / "still-1.png").read_bytes() == still and not list(downloads.glob("*.part"))
+    errors = [line["error"] for line in lines(out) if "error" in line]
+    assert "HTTP 500" in errors[0] and "not JSON" in errors[1]
+    assert any("stopped" in error for error in errors) and any("checksum" in error for error in errors)
+    assert site.ranges == [0, 100, 0]  # the cut download went on from its 100th byte; the wrong one was thrown away
