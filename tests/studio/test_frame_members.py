@@ -305,3 +305,11 @@ def test_the_owner_sees_pending_and_accepted_members(user, frame, member, invite
     invite(user, device, "later@example.com")
     page = client_for(user).get(device.get_absolute_url()).content.decode()
     assert "gran@example.com" in page and "later@example.com" in page and "invited, not yet accepted" in page
+
+
+def test_the_admin_shows_a_frame_s_members_read_only_without_their_token(admin_client, frame, member):
+    device, _token = frame
+    page = admin_client.get(reverse("admin:studio_device_change", args=[device.pk])).content.decode()
+    membership = FrameMember.objects.get()
+    assert "gran@example.com" in page and membership.token_hash not in page
+    assert 'name="members-0-email"' not in page  # shown, not editable
