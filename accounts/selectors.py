@@ -11,6 +11,12 @@ def user_by_verified_email(*, email: str) -> User | None:
     return address.user if address else None
 
 
+def email_is_verified_by(*, user, email: str) -> bool:
+    """Whether ``user`` has verified ``email`` with us: what accepting an emailed invitation
+    asks, so that only the person who reads that mailbox can."""
+    return EmailAddress.objects.filter(user_id=user.pk, email__iexact=email, verified=True).exists()
+
+
 def data_export_latest(*, user) -> DataExport | None:
     """The export to show on the customer's data page: the latest, unless it has expired."""
     export = user.data_exports.first()

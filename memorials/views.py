@@ -12,7 +12,7 @@ from generation.engines import EngineError
 from generation.models import JobOutput
 from shop.selectors import plan_for
 from shop.services.credits import NoCreditsLeft
-from studio.devices.selectors import frames_of
+from studio.devices.selectors import frames_to_play_on
 from studio.ratelimit import client_address, rate_limit_allow
 
 from . import selectors, services
@@ -68,7 +68,7 @@ def memorial_detail(request, memorial_id):
         "sharing_form": SharingForm(initial=initial),
         "animate_form": AnimateForm(limits=plan_for(user=request.user).job_limits()),
         "video_creation": selectors.memorial_video_creation(memorial=memorial),
-        "frames": frames_of(user=request.user),
+        "frames": frames_to_play_on(user=request.user),
         "guestbook": selectors.guestbook_for_owner(memorial=memorial),
     })
 

@@ -353,6 +353,8 @@ MEMORIAL_MESSAGES_PER_ADDRESS_PER_HOUR = env.int("MEMORIAL_MESSAGES_PER_ADDRESS_
 MEMORIAL_MESSAGES_PER_PAGE_PER_HOUR = env.int("MEMORIAL_MESSAGES_PER_PAGE_PER_HOUR", default=30)
 # A frame registered this many hours ago and never paired is deleted (`expire_frames`, or beat).
 FRAMES_UNPAIRED_EXPIRE_HOURS = env.int("FRAMES_UNPAIRED_EXPIRE_HOURS", default=24)
+# Invitations to a frame's family members one owner may send a day (each is an email we send).
+FRAME_INVITES_PER_DAY = env.int("FRAME_INVITES_PER_DAY", default=20)
 # The client's address is REMOTE_ADDR unless a proxy in front of us is configured to pass it:
 # the header it sets ("X-Forwarded-For", "X-Real-IP") and, for a comma-separated list, how many
 # proxies of ours appended to it (the client is that many entries from the right). Never set

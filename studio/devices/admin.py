@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from shop.admin import OrderAdmin
 from shop.models import Order
 
-from ..models import Device, PlaylistItem
+from ..models import Device, FrameMember, PlaylistItem
 from .services import PairingError, devices_provision_for_order
 
 
@@ -17,9 +17,25 @@ class PlaylistItemInline(admin.TabularInline):
     model = PlaylistItem
     extra = 0
     can_delete = False
-    fields = readonly_fields = ["creation", "position", "added_at"]
+    fields = readonly_fields = ["creation", "position", "added_by", "added_at"]
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+
+class FrameMemberInline(admin.TabularInline):
+    """Who the owner invited, read-only: inviting and removing members is the owner's doing, on
+    the frame's page. The invitation's token is kept only as a hash, and not shown."""
+
+    model = FrameMember
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["email", "user", "invited_by", "invited_at", "accepted_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 
@@ -37,7 +53,7 @@ class DeviceAdmin(admin.ModelAdmin):
     list_select_related = ["owner", "order"]
     readonly_fields = ["id", "owner", "order", "paired_at", "registered_at", "last_seen_at"]
     exclude = ["token_hash", "pairing_code", "pairing_expires_at"]
-    inlines = [PlaylistItemInline]
+    inlines = [PlaylistItemInline, FrameMemberInline]
 
     def has_add_permission(self, request):
         return False

@@ -2,7 +2,7 @@
 
     POST /api/frames/register    → {device_id, token, pairing_code, ...}
     GET  /api/frames/playlist    Authorization: Bearer <token> → {items: [...], ...} with an ETag
-    GET  /api/frames/media/<signed link>/   the video or poster, while the link is valid
+    GET  /api/frames/media/<signed link>/   the video, poster or still, while the link is valid
 """
 import json
 
@@ -84,7 +84,7 @@ def media(request, link):
         _device, creation, kind = devices.media_for_link(link)
     except (signing.BadSignature, KeyError, ValueError):
         raise Http404("This link has expired or was never valid; fetch the playlist again.") from None
-    output = creation.job.video if kind == "video" else creation.job.poster
+    output = devices.media_output(creation=creation, kind=kind)
     if output is None:
-        raise Http404("This video has no such file.")
+        raise Http404("This item has no such file.")
     return private_file_response(request, output.file)

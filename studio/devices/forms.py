@@ -22,3 +22,17 @@ class FrameForm(forms.Form):
     def __init__(self, *args, device, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["creations"].queryset = selectors.playlist_choices_for(device=device)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Their email address"), help_text=_("They get a link to join; it works for a week."))
+
+
+class SendForm(forms.Form):
+    """A family member's video or restored photo for the frame."""
+
+    creation = forms.ModelChoiceField(queryset=None, label=_("Send"), empty_label=None)
+
+    def __init__(self, *args, device, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["creation"].queryset = selectors.send_choices_for(device=device, user=user)

@@ -5,6 +5,7 @@ few pages under /frames/ (``studio/devices/views.py``). Both call these function
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -13,19 +14,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts.selectors import email_is_verified_by
 from core.mail import mail_send
 from core.validators import validate_single_line
 from generation import media
 from generation.models import Job, JobOutput
 
-from ..models import Creation, Device, PlaylistItem
+from ..models import Creation, Device, FrameMember, PlaylistItem
 from ..ratelimit import rate_limit_allow
+from . import selectors
 
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen, typed by a person
 PAIRING_CODE_LENGTH = 6
@@ -36,6 +40,9 @@ PAIRING_ATTEMPTS = 10  # per account per PAIRING_LIFETIME, so codes cannot be gu
 LINK_WINDOW_SECONDS = 6 * 3600
 POLL_SECONDS = 60
 GIFT_ACCEPT_DAYS = 60
+FRAME_INVITE_DAYS = 7
+MEDIA_KINDS = ("video", "poster", "image")
+STILL_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png"}
 
 
 class PairingError(Exception):
@@ -121,12 +128,13 @@ def device_pair(*, user, code: str, name: str = "") -> Device:
 
 @transaction.atomic
 def device_unpair(*, device: Device) -> None:
-    """Forget the frame: its token stops working at once and its playlist is emptied. To use
-    it again it registers anew and is paired again."""
+    """Forget the frame: its token stops working at once, its playlist is emptied and its family
+    members are removed. To use it again it registers anew and is paired again."""
     device.owner, device.token_hash, device.paired_at = None, None, None
     device.pairing_code = device.pairing_expires_at = None
     device.save()
     device.playlist.all().delete()
+    device.members.all().delete()
 
 
 def device_update(*, device: Device, name: str, screen_width: int, screen_height: int, loop: bool, seconds_per_video: int) -> Device:
@@ -137,37 +145,131 @@ def device_update(*, device: Device, name: str, screen_width: int, screen_height
     return device
 
 
+def _playable(creation: Creation) -> bool:
+    """A finished video, or a finished job's image (a restored photo, shown as a still)."""
+    job = creation.job
+    return job is not None and job.state == Job.State.SUCCEEDED and (job.video is not None or bool(job.images))
+
+
 @transaction.atomic
 def playlist_set(*, device: Device, creations: list[Creation]) -> None:
-    """What the frame plays: the owner's finished videos, and any video already on it (a gift's
-    preloaded videos stay until the owner takes them off). Videos kept stay in their places;
-    newly chosen ones go at the end."""
-    current = list(device.playlist.values_list("creation_id", flat=True))
-    on_it = set(current)
-    allowed = {
-        creation.pk for creation in creations
-        if creation.pk in on_it or (creation.owner_id == device.owner_id and creation.job and creation.job.state == Job.State.SUCCEEDED)
-    }
-    order = [pk for pk in current if pk in allowed] + [creation.pk for creation in creations if creation.pk in allowed - on_it]
-    device.playlist.all().delete()
-    PlaylistItem.objects.bulk_create(PlaylistItem(device=device, creation_id=pk, position=index) for index, pk in enumerate(order))
+    """What the frame plays of the owner's choosing: the owner's finished videos, and any video
+    already on it (a gift's preloaded videos stay until the owner takes them off). Videos kept
+    stay in their places; newly chosen ones go at the end. What family members sent is not the
+    owner's list to tick: it stays until the owner or its sender removes it."""
+    items = list(device.playlist.select_related("creation__job"))
+    mine = [item for item in items if not selectors.item_is_a_members(item=item, device=device)]
+    on_it = {item.creation_id for item in items}
+    chosen = {creation.pk for creation in creations}
+    PlaylistItem.objects.filter(pk__in=[item.pk for item in mine if item.creation_id not in chosen]).delete()
+    position = max((item.position for item in items), default=-1)
+    new = [
+        creation for creation in dict.fromkeys(creations)
+        if creation.pk not in on_it and creation.owner_id == device.owner_id and _playable(creation) and creation.job.video is not None
+    ]
+    PlaylistItem.objects.bulk_create(
+        PlaylistItem(device=device, creation=creation, position=position + index, added_by_id=device.owner_id)
+        for index, creation in enumerate(new, start=1)
+    )
 
 
 class PlaylistRefused(Exception):
-    """``str()`` tells the owner why."""
+    """``str()`` tells the owner or the member why."""
 
 
-def playlist_add(*, device: Device, creation: Creation) -> bool:
-    """Put one of the owner's finished videos at the end of what the frame plays; False when it
-    was there already. Raises PlaylistRefused for a creation that is not the owner's finished
-    video."""
-    if creation.owner_id != device.owner_id or creation.job is None or creation.job.state != Job.State.SUCCEEDED or creation.job.video is None:
-        raise PlaylistRefused(gettext("Only your own finished videos can play on your frame."))
-    current = list(device.playlist.select_related("creation__job"))
-    if any(item.creation_id == creation.pk for item in current):
+@transaction.atomic
+def playlist_add(*, device: Device, creation: Creation, by) -> bool:
+    """Put one of ``by``'s own finished videos or restored photos at the end of what the frame
+    plays; ``by`` is its owner or one of its family members. False when it was there already.
+    Raises PlaylistRefused for anything else."""
+    if not (device.is_paired and (by.pk == device.owner_id or device.members.filter(user_id=by.pk, accepted_at__isnull=False).exists())):
+        raise PlaylistRefused(gettext("You can no longer send to this frame."))
+    if creation.owner_id != by.pk or not _playable(creation):
+        raise PlaylistRefused(gettext("Only your own finished videos and restored photos can play on a frame."))
+    Device.objects.select_for_update().filter(pk=device.pk).first()  # one addition at a time per frame: positions stay distinct
+    if device.playlist.filter(creation=creation).exists():
         return False
-    playlist_set(device=device, creations=[item.creation for item in current] + [creation])
+    last = device.playlist.order_by("-position").values_list("position", flat=True).first()
+    PlaylistItem.objects.create(device=device, creation=creation, position=(last if last is not None else -1) + 1, added_by=by)
     return True
+
+
+def playlist_item_remove(*, item: PlaylistItem) -> None:
+    """Take one item off its frame (the owner, any; a member, what they sent: see the views)."""
+    item.delete()
+
+
+# --- Family members -------------------------------------------------------------------------
+
+
+class MemberRefused(Exception):
+    """``str()`` tells the owner, or the invited person, why."""
+
+
+def frame_member_invite(*, device: Device, email: str, invited_by) -> FrameMember:
+    """Invite ``email`` to send to the frame; the link, mailed once this commits, holds the only
+    copy of its token. Inviting a pending address again sends a new link (the old one stops).
+    Limited to FRAME_INVITES_PER_DAY per owner, so a frame cannot be used to mail strangers."""
+    email = get_user_model().objects.normalize_email(email).strip()
+    if email.lower() == (invited_by.email or "").lower():
+        raise MemberRefused(gettext("That is your own address: you send to your frame from its page."))
+    if device.members.filter(email__iexact=email, accepted_at__isnull=False).exists():
+        raise MemberRefused(gettext("%(email)s is a member of this frame already.") % {"email": email})
+    if not rate_limit_allow(scope="frame-invite", who=str(invited_by.pk), limit=settings.FRAME_INVITES_PER_DAY, seconds=86400):
+        raise MemberRefused(gettext("You have sent as many invitations as we allow in a day. Try again tomorrow."))
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        member = device.members.filter(email__iexact=email).select_for_update().first() or FrameMember(device=device, email=email)
+        member.invited_by, member.token_hash, member.invited_at = invited_by, _hash(token), timezone.now()
+        member.save()
+        link = settings.SITE_URL + reverse("studio:frame-join", args=[token])
+        context = {"device": device, "owner": invited_by, "link": link, "days": FRAME_INVITE_DAYS}
+        language = getattr(invited_by, "language", settings.LANGUAGE_CODE)
+        transaction.on_commit(lambda: mail_send(template="studio/email/frame_invitation", context=context, to=email, language=language))
+    return member
+
+
+def frame_invitation_find(*, token: str, lock: bool = False) -> FrameMember:
+    """The invitation a link's token names, on a frame that is still paired; raises
+    MemberRefused for a forged, replaced or expired one."""
+    members = FrameMember.objects.select_related("device", "invited_by")
+    member = (members.select_for_update(of=("self",)) if lock else members).filter(token_hash=_hash(token or ""), device__owner__isnull=False).first()
+    if member is None:
+        raise MemberRefused(gettext("This invitation link is not valid. Ask whoever invited you for a new one."))
+    if member.accepted_at is None and member.invited_at + timedelta(days=FRAME_INVITE_DAYS) <= timezone.now():
+        raise MemberRefused(gettext("This invitation has expired. Ask whoever invited you for a new one."))
+    return member
+
+
+@transaction.atomic
+def frame_member_accept(*, token: str, user) -> FrameMember:
+    """Join the frame as its invitation says. ``user`` must be signed in with the invited address,
+    verified; accepting twice is the same as once."""
+    member = frame_invitation_find(token=token, lock=True)
+    if member.accepted_at is not None:
+        if member.user_id == user.pk:
+            return member
+        raise MemberRefused(gettext("This invitation has already been used."))
+    if user.pk == member.device.owner_id:
+        raise MemberRefused(gettext("This is your own frame."))
+    if not email_is_verified_by(user=user, email=member.email):
+        raise MemberRefused(
+            gettext("This invitation is for %(email)s. Log in with that address, and verify it, to accept it.") % {"email": member.email}
+        )
+    if member.device.members.filter(user=user).exclude(pk=member.pk).exists():
+        raise MemberRefused(gettext("You are a member of this frame already."))
+    member.user, member.accepted_at = user, timezone.now()
+    member.save(update_fields=["user", "accepted_at"])
+    return member
+
+
+@transaction.atomic
+def frame_member_remove(*, member: FrameMember) -> None:
+    """Remove a member (the owner's doing, or the member leaving) and everything they sent to
+    the frame; a pending invitation's link stops working."""
+    if member.user_id is not None:
+        member.device.playlist.filter(added_by_id=member.user_id).delete()
+    member.delete()
 
 
 # --- The playlist and its links ------------------------------------------------------------
@@ -183,10 +285,11 @@ def media_link(*, device: Device, creation: Creation, kind: str, window: int) ->
 
 
 def media_for_link(token: str) -> tuple[Device, Creation, str]:
-    """The device, creation and file kind a download link names, if it is still valid and the
-    creation is still on that paired frame's playlist; raises signing.BadSignature otherwise."""
+    """The device, creation and file kind ("video", "poster" or "image", a still's) a download
+    link names, if it is still valid and the creation is still on that paired frame's playlist;
+    raises signing.BadSignature otherwise."""
     data = signing.loads(token, salt="frame-media")
-    if data.get("k") not in ("video", "poster") or _window() > int(data["w"]) + 1:
+    if data.get("k") not in MEDIA_KINDS or _window() > int(data["w"]) + 1:
         raise signing.BadSignature("expired")
     item = PlaylistItem.objects.select_related("device", "creation__job").filter(
         device_id=data["d"], creation_id=data["c"], device__owner__isnull=False
@@ -196,14 +299,61 @@ def media_for_link(token: str) -> tuple[Device, Creation, str]:
     return item.device, item.creation, data["k"]
 
 
-def _checksum(video: JobOutput) -> tuple[str, int]:
-    """The MP4's SHA-256 and size; computed once for a video whose file could not be read when
+def media_output(*, creation: Creation, kind: str) -> JobOutput | None:
+    """The file a link of ``kind`` downloads: the video, its poster, or a still's image."""
+    job = creation.job
+    if kind == "image":
+        return next(iter(job.images), None)
+    return job.video if kind == "video" else job.poster
+
+
+def _checksum(output: JobOutput) -> tuple[str, int]:
+    """The file's SHA-256 and size; computed once for a video whose file could not be read when
     its row was carried over (generation/0008)."""
-    if not video.sha256:
-        with video.file.open("rb") as handle:
-            video.sha256, video.bytes = media.stream_sha256(handle)
-        video.save(update_fields=["sha256", "bytes"])
-    return video.sha256, video.bytes
+    if not output.sha256:
+        with output.file.open("rb") as handle:
+            output.sha256, output.bytes = media.stream_sha256(handle)
+        output.save(update_fields=["sha256", "bytes"])
+    return output.sha256, output.bytes
+
+
+def _fit(output: JobOutput, device: Device) -> str:
+    """Same shape as the screen: fill it; otherwise show it whole, with bars."""
+    ratio, screen_ratio = output.width / output.height, device.screen_width / device.screen_height
+    return "cover" if abs(ratio - screen_ratio) / screen_ratio < 0.05 else "contain"
+
+
+def _playlist_entry(*, item: PlaylistItem, device: Device, base_url: str, window: int) -> dict | None:
+    """One item of the frame's JSON: a video, or a still (a restored photo, which the frame shows
+    for seconds_per_video with a slow drift); None for what has nothing to show."""
+    creation, job = item.creation, item.creation.job
+    if job is None or job.state != Job.State.SUCCEEDED:
+        return None
+    video = job.video
+    output = video or next(iter(job.images), None)
+    if output is None:
+        return None
+    sha256, size = _checksum(output)
+    link = functools.partial(media_link, device=device, creation=creation, window=window)
+    entry = {
+        "id": str(creation.pk),
+        "kind": "video" if video else "still",
+        "title": str(creation),
+        "added_by": (item.added_by.first_name or None) if item.added_by else None,  # never an email address
+        "url": base_url + link(kind="video" if video else "image"),
+        "poster_url": base_url + link(kind="poster") if video or job.poster else None,
+        "content_type": "video/mp4" if video else STILL_TYPES.get(output.extension, "image/png"),
+        "width": output.width,
+        "height": output.height,
+        "sha256": sha256,
+        "bytes": size,
+        "fit": _fit(output, device),
+    }
+    if video:
+        entry["duration"] = video.duration
+    else:
+        entry["drift"] = True
+    return entry
 
 
 def playlist_for(*, device: Device, base_url: str) -> tuple[dict, str]:
@@ -211,29 +361,8 @@ def playlist_for(*, device: Device, base_url: str) -> tuple[dict, str]:
     settings and the link window are)."""
     window = _window()
     expires = datetime.fromtimestamp((window + 2) * LINK_WINDOW_SECONDS, tz=UTC)
-    screen_ratio = device.screen_width / device.screen_height
-    items = []
-    for item in device.playlist.select_related("creation__job").prefetch_related("creation__job__outputs"):
-        creation, job = item.creation, item.creation.job
-        video = job.video if job is not None and job.state == Job.State.SUCCEEDED else None
-        if video is None:
-            continue
-        sha256, size = _checksum(video)
-        ratio = video.width / video.height
-        items.append({
-            "id": str(creation.pk),
-            "title": str(creation),
-            "url": base_url + media_link(device=device, creation=creation, kind="video", window=window),
-            "poster_url": base_url + media_link(device=device, creation=creation, kind="poster", window=window),
-            "content_type": "video/mp4",
-            "width": video.width,
-            "height": video.height,
-            "duration": video.duration,
-            "sha256": sha256,
-            "bytes": size,
-            # Same shape as the screen: fill it; otherwise show it whole, with bars.
-            "fit": "cover" if abs(ratio - screen_ratio) / screen_ratio < 0.05 else "contain",
-        })
+    playlist = device.playlist.select_related("creation__job", "added_by").prefetch_related("creation__job__outputs")
+    items = [entry for item in playlist if (entry := _playlist_entry(item=item, device=device, base_url=base_url, window=window))]
     data = {
         "device_id": str(device.pk),
         "paired": device.is_paired,
@@ -283,7 +412,8 @@ def devices_provision_for_order(*, order, pairing_codes: list[str]) -> list[Devi
         device.pairing_code = device.pairing_expires_at = None
         device.save()
         PlaylistItem.objects.bulk_create(
-            PlaylistItem(device=device, creation=creation, position=position) for position, creation in enumerate(order.preload.all())
+            PlaylistItem(device=device, creation=creation, position=position, added_by=device.owner)
+            for position, creation in enumerate(order.preload.all())
         )
         provisioned.append(device)
     if order.is_gift and order.gift_recipient_email:

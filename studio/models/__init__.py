@@ -1,4 +1,4 @@
 from .creations import Creation, ShareReport
-from .devices import Device, PlaylistItem
+from .devices import Device, FrameMember, PlaylistItem
 
-__all__ = ["Creation", "Device", "PlaylistItem", "ShareReport"]
+__all__ = ["Creation", "Device", "FrameMember", "PlaylistItem", "ShareReport"]

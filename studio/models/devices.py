@@ -3,6 +3,9 @@
 A frame registers itself and gets a secret token (kept here only as a hash) and a short code
 to show on screen; its owner types the code on the site to pair it. Unpairing forgets the
 token's hash, so the token stops working at once.
+
+The owner may invite family members by email (``FrameMember``); a member sends their own finished
+videos and restored photos to the frame, and each playlist item remembers who put it there.
 """
 import uuid
 
@@ -58,6 +61,10 @@ class PlaylistItem(models.Model):
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="playlist")
     creation = models.ForeignKey(Creation, on_delete=models.CASCADE, related_name="+")
     position = models.PositiveSmallIntegerField(default=0)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The owner or the family member who put it on the frame; empty for a gift's preloaded videos.",
+    )
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -66,3 +73,31 @@ class PlaylistItem(models.Model):
 
     def __str__(self):
         return f"{self.creation} on {self.device}"
+
+
+class FrameMember(models.Model):
+    """A family member the owner invited by email to send to a frame. The emailed link carries a
+    token of which only the hash is kept; ``user`` is whoever accepted it, signed in with that
+    address verified."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="members")
+    email = models.EmailField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="frame_memberships")
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the invitation link's token.")
+    invited_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["invited_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "email"], name="frame_member_once_per_email"),
+            models.UniqueConstraint(fields=["device", "user"], name="frame_member_once_per_user"),
+        ]
+
+    def __str__(self):
+        return f"{self.email} on {self.device}"
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.accepted_at is not None

@@ -59,5 +59,20 @@ def test_nobody_plays_what_is_not_theirs_or_not_finished(owner):
     # A video still being made is refused with the reason.
     running = Creation.objects.create(owner=owner, title="Soon", photo="photos/y.jpg", job=job_make(owner=owner, engine="living-photo", state=Job.State.RUNNING))
     response = client_for(owner).post(reverse("studio:frame-add", args=[mine.pk]), {"creation": running.pk}, follow=True)
-    assert "Only your own finished videos can play on your frame." in response.content.decode()
+    assert "Only your own finished videos and restored photos can play on a frame." in response.content.decode()
     assert not mine.playlist.exists() and not theirs.playlist.exists()
+
+
+def test_a_family_member_plays_their_memorial_video_on_the_frame_they_send_to(owner):
+    from studio.models import FrameMember
+
+    memorial, creation = memorial_with_video(owner)
+    theirs = Device.objects.create(owner=user_make("parent@example.com"), name="Parents' hall", paired_at=timezone.now())
+    FrameMember.objects.create(device=theirs, email=owner.email, user=owner, token_hash="x" * 64, invited_at=timezone.now(), accepted_at=timezone.now())
+    pending = Device.objects.create(owner=user_make("aunt@example.com"), name="Aunt's room", paired_at=timezone.now())
+    FrameMember.objects.create(device=pending, email=owner.email, token_hash="y" * 64, invited_at=timezone.now())
+    page = client_for(owner).get(memorial.get_absolute_url()).content.decode()
+    assert "Play on Parents&#x27; hall" in page and "Aunt" not in page
+    client_for(owner).post(reverse("studio:frame-add", args=[theirs.pk]), {"creation": creation.pk})
+    assert theirs.playlist.get().added_by == owner
+    assert client_for(owner).post(reverse("studio:frame-add", args=[pending.pk]), {"creation": creation.pk}).status_code == 404
