@@ -2,14 +2,21 @@
 paired from another browser, plays its videos in a loop, picks up a new one, plays on offline
 (a reload too) and, unpaired on the site, forgets everything and shows a new code."""
 import hashlib
+import re
 
 import cv2
 import numpy as np
 import pytest
+from allauth.account.models import EmailAddress
+from django.core import mail
 from django.core.signals import request_started
 from django.urls import reverse
 
-from tests.conftest import CAT_PHOTO, run_job
+from generation.photos import photo_normalize
+from studio.devices import services as devices
+from studio.services import creation_create
+from tests.conftest import CAT_PHOTO, PERSON_PHOTO, run_job
+from tests.factories import client_for, user_make
 from tests.integration.test_browser import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -191,4 +198,42 @@ def test_the_player_shows_stills_drifting_and_drops_a_file_that_fails_its_checks
         assert kept_files(frame) == [still["sha256"]]
     finally:
         frame.screenshot(path=str(tmp_path / "still.png"))
+        context.close()
+
+
+
+def test_a_family_member_s_restored_photo_arrives_from_the_site_and_drifts(chromium, live_server, user, django_capture_on_commit_callbacks):
+    """The site's own answers this time: a family member, invited by email, sends a restored
+    photo from their page, and the paired player fetches it as a still, checks it and lets it
+    drift."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 720})
+    frame = context.new_page()
+    frame.set_default_timeout(30_000)
+    errors = []
+    frame.on("pageerror", lambda error: errors.append(error))
+    try:
+        frame.goto(live_server.url + reverse("studio:frame-player") + "?poll=2")
+        frame.wait_for_selector("body[data-state=pairing]")
+        device = devices.device_pair(user=user, code=frame.locator(".pairing .code").inner_text(), name="Hall")
+        gran = user_make("gran@example.com", first_name="Gran")
+        EmailAddress.objects.create(user=gran, email=gran.email, verified=True, primary=True)
+        with django_capture_on_commit_callbacks(execute=True):
+            client_for(user).post(reverse("studio:frame-member-invite", args=[device.pk]), {"email": gran.email})
+        link = re.search(r"https?://\S+(/frames/join/\S+/)", mail.outbox[-1].body).group(1)
+        assert client_for(gran).post(link).status_code == 302
+        with PERSON_PHOTO.open("rb") as handle:
+            restored = creation_create(owner=gran, photos=[photo_normalize(handle)], title="Grandpa", aspect_ratio="1:1", engine="restore")
+        assert run_job(restored.job_id).state == "succeeded"
+        assert client_for(gran).post(reverse("studio:frame-member", args=[device.pk]), {"creation": restored.pk}).status_code == 302
+
+        frame.wait_for_selector(f"body[data-state=playing][data-playing='{restored.pk}']")
+        assert "slot still" in frame.evaluate("document.querySelector('.slot.current').className")
+        frame.wait_for_function("() => document.querySelector('.slot.current img').naturalWidth > 0")
+        drift = "getComputedStyle(document.querySelector('.slot.current img')).transform"
+        first = frame.evaluate(drift)
+        frame.wait_for_function(f"(t) => {drift} !== t", arg=first, timeout=5_000)
+        restored.job.refresh_from_db()
+        assert kept_files(frame) == [restored.job.images[0].sha256]
+        assert not errors
+    finally:
         context.close()
