@@ -19,6 +19,7 @@ from shop.selectors import launch_mode_active, plan_for
 from shop.services.credits import credit_reserve
 
 from .models import Creation, Device, ShareReport
+from .viewcounts import view_count, views_take
 
 
 @transaction.atomic
@@ -126,11 +127,26 @@ def creation_rotate_share_link(*, creation: Creation) -> Creation:
     return creation
 
 
-def share_view_record(*, creation: Creation, viewer) -> None:
-    """Count a visit to the public page, unless it is the owner looking at it."""
-    if viewer.is_authenticated and viewer.pk == creation.owner_id:
+def share_view_record(*, creation_id, owner_id, viewer=None) -> None:
+    """Count a visit to the public page, unless it is the owner looking at it (``viewer`` is
+    None for a visitor without a session: never the owner). Counted in the cache; written by
+    ``share_views_flush``."""
+    if viewer is not None and viewer.is_authenticated and viewer.pk == owner_id:
         return
-    Creation.objects.filter(pk=creation.pk).update(share_views=F("share_views") + 1)
+    view_count(key=str(creation_id), flush=share_views_flush)
+
+
+def share_views_flush() -> int:
+    """Write the visits counted since the last flush to the creations; the number written.
+    Run by the beat task (Redis) or by each web process itself (the per-process cache)."""
+    counts = views_take()
+    by_count: dict[int, list[str]] = {}
+    for creation_id, count in counts.items():
+        by_count.setdefault(count, []).append(creation_id)
+    with transaction.atomic():
+        for count, creation_ids in by_count.items():  # one UPDATE per distinct count, not per page
+            Creation.objects.filter(pk__in=creation_ids).update(share_views=F("share_views") + count)
+    return sum(counts.values())
 
 
 def share_report_create(*, creation: Creation, reason: str, details: str, reporter, session_key: str) -> tuple[ShareReport, bool]:
