@@ -79,20 +79,6 @@ def creation_get_shared(*, token: str) -> Creation:
         raise Http404("This link does not work any more.") from None
 
 
-def share_page_state(*, token: str) -> tuple:
-    """What the anonymous public page shows depends on, read in one small query (the rendered
-    page is cached under it, so a change to any of it is a new page): the creation's id and
-    owner first. A link switched off, moved or taken down finds nothing: 404."""
-    state = (
-        Creation.objects.filter(share_token=token, is_shared=True)
-        .values_list("pk", "owner_id", "title", "created_at", "aspect_ratio", "job_id", "job__state", "job__finished_at")
-        .first()
-    )
-    if state is None:
-        raise Http404("This link does not work any more.")
-    return state
-
-
 def creation_shared_id(*, token: str):
     """The id of the creation shared at ``token``, or None when the link does not work."""
     return Creation.objects.filter(share_token=token, is_shared=True).values_list("pk", flat=True).first()

@@ -19,6 +19,7 @@ from shop.selectors import launch_mode_active, plan_for
 from shop.services.credits import credit_reserve
 
 from .models import Creation, Device, ShareReport
+from .sharepages import pages_forget
 from .viewcounts import view_count, views_take
 
 
@@ -122,9 +123,18 @@ def creation_rotate_share_link(*, creation: Creation) -> Creation:
     """Give the public page a new address; the old link stops working at once."""
     if not creation.is_shared:
         raise SharingRefused(gettext("Turn the public link on first."))
-    creation.share_token = secrets.token_urlsafe(24)
+    old_token, creation.share_token = creation.share_token, secrets.token_urlsafe(24)
     creation.save(update_fields=["share_token"])
+    share_page_forget(old_token)
     return creation
+
+
+def share_page_forget(*tokens: str | None) -> None:
+    """The public pages of these links changed (or stopped): each process renders them anew
+    once this transaction commits (a CDN's copy lives on for SHARE_PAGE_MAX_AGE seconds)."""
+    tokens = [token for token in tokens if token]
+    if tokens:
+        transaction.on_commit(lambda: pages_forget(*tokens))
 
 
 def share_view_record(*, creation_id, owner_id, viewer=None) -> None:

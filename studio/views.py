@@ -1,9 +1,6 @@
-import hashlib
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -21,7 +18,7 @@ from shop.selectors import credit_balance, launch_mode_active, launch_mode_curre
 from shop.services.campaigns import SESSION_REFERRAL
 from shop.services.credits import NoCreditsLeft
 
-from . import selectors, services
+from . import selectors, services, sharepages
 from .extensions import deletion_notices_for, result_actions_for
 from .forms import CreationForm, PhotoFacesForm, ReportForm
 from .ratelimit import client_address, rate_limit_allow
@@ -203,23 +200,23 @@ def share(request, token):
 
 
 def _share_public(request, token):
-    state = selectors.share_page_state(token=token)
-    services.share_view_record(creation_id=state[0], owner_id=state[1])
-    # The page differs by what it shows, the language, the address it names itself by and the release.
-    key = hashlib.sha256(repr((settings.RELEASE, request.scheme, request.get_host(), token, state, get_language())).encode()).hexdigest()[:32]
-    etag = f'"{key}"'
-    if etag in [tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))]:
+    language = get_language()
+    page = sharepages.page_get(token=token, language=language)
+    if page is None:
+        stamp = sharepages.page_stamp()
+        creation = selectors.creation_get_shared(token=token)
+        # Rendered without the request's context processors: no user, session, messages or CSRF token.
+        context = {"creation": creation, "job": creation.job, "request": request, "launch_mode": launch_mode_current()}
+        page = sharepages.page_set(
+            token=token, language=language, stamp=stamp, html=render_to_string("studio/share.html", context),
+            creation_id=creation.pk, owner_id=creation.owner_id,
+        )
+    services.share_view_record(creation_id=page.creation_id, owner_id=page.owner_id)
+    if page.etag in [tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))]:
         response = HttpResponseNotModified()
     else:
-        html = cache.get(f"share-page:{key}")
-        if html is None:
-            creation = selectors.creation_get_shared(token=token)
-            # Rendered without the request's context processors: no user, session, messages or CSRF token.
-            context = {"creation": creation, "job": creation.job, "request": request, "launch_mode": launch_mode_current()}
-            html = render_to_string("studio/share.html", context)
-            cache.set(f"share-page:{key}", html, settings.SHARE_PAGE_CACHE_SECONDS)
-        response = HttpResponse(html)
-    response["ETag"] = etag
+        response = HttpResponse(page.html)
+    response["ETag"] = page.etag
     if settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
         # A language chosen by cookie, which the page does not vary on: the browser may keep it, a CDN not.
         patch_cache_control(response, private=True, max_age=settings.SHARE_PAGE_MAX_AGE)

@@ -370,8 +370,9 @@ elif TRUSTED_CLIENT_IP_HEADER:
 # An anonymous visitor's page may be kept this many seconds by browsers and a CDN; a page
 # switched off, moved or taken down can live on in such a copy no longer than this.
 SHARE_PAGE_MAX_AGE = env.int("SHARE_PAGE_MAX_AGE", default=60)
-# The rendered anonymous page is kept in the cache this long, per link, language and release.
-SHARE_PAGE_CACHE_SECONDS = env.int("SHARE_PAGE_CACHE_SECONDS", default=300)
+# The rendered anonymous page is kept in the cache this long, per link, language and release
+# (a change to the creation or its job forgets it at once; this bounds what nothing announced).
+SHARE_PAGE_CACHE_SECONDS = env.int("SHARE_PAGE_CACHE_SECONDS", default=60)
 # Names this deployment in the cached pages' keys and ETags, so a release never serves the
 # previous one's HTML (set it to the commit id; unset, cached pages age out in the seconds above).
 RELEASE = env("RELEASE", default="")

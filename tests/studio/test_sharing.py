@@ -103,6 +103,7 @@ def test_a_report_lands_in_the_staff_queue_once_per_person(owner_client, finishe
 
 def test_staff_take_a_page_down_and_the_owner_is_told(owner_client, finished_creation, admin_client, django_capture_on_commit_callbacks):
     url = share(owner_client, finished_creation)
+    assert Client().get(url).status_code == 200  # the page is now kept rendered
     Client().post(reverse("studio:share-report", args=[finished_creation.share_token]), {"reason": "privacy"})
     report = ShareReport.objects.get()
     with django_capture_on_commit_callbacks(execute=True):

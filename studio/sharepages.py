@@ -1,0 +1,67 @@
+"""The anonymous public pages, kept rendered in the default cache per link, language and release,
+so that a visit reads one cache entry and nothing else.
+
+A change to what a page shows forgets it (studio.services.share_page_forget, on the
+creation's and its job's changes). With a shared cache (Redis) that deletes the entries every
+process reads. The per-process cache (the embedded default) cannot be reached from another
+process, so there each forget also touches a stamp file in VAR_DIR, and a process drops an
+entry rendered before the stamp's last change (one stat() a visit).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
+
+
+@dataclass(frozen=True)
+class SharePage:
+    html: str
+    etag: str
+    creation_id: str
+    owner_id: int
+
+
+def _key(token: str, language: str) -> str:
+    return f"share-page:{settings.RELEASE}:{language}:{token}"
+
+
+def page_stamp() -> int:
+    """Read before what a page shows is read: a forget from then on makes the page stale."""
+    if not _per_process():
+        return 0
+    try:
+        return os.stat(settings.VAR_DIR / "share-pages.stamp").st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def _per_process() -> bool:
+    return isinstance(caches["default"], LocMemCache)
+
+
+def page_get(*, token: str, language: str) -> SharePage | None:
+    entry = caches["default"].get(_key(token, language))
+    if entry is None:
+        return None
+    page, stamp = entry
+    if stamp != page_stamp():
+        return None
+    return page
+
+
+def page_set(*, token: str, language: str, stamp: int, html: str, creation_id, owner_id: int) -> SharePage:
+    page = SharePage(html=html, etag=f'"{hashlib.sha256(html.encode()).hexdigest()[:32]}"', creation_id=str(creation_id), owner_id=owner_id)
+    caches["default"].set(_key(token, language), (page, stamp), settings.SHARE_PAGE_CACHE_SECONDS)
+    return page
+
+
+def pages_forget(*tokens: str) -> None:
+    """Forget the pages of these links, in every language."""
+    caches["default"].delete_many([_key(token, language) for token in tokens if token for language, _ in settings.LANGUAGES])
+    if _per_process():
+        (settings.VAR_DIR / "share-pages.stamp").touch()
