@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -102,6 +103,24 @@ def launch_mode_current(*, now=None) -> LaunchMode | None:
     now = now or timezone.now()
     window = (Q(starts_at__isnull=True) | Q(starts_at__lte=now)) & (Q(ends_at__isnull=True) | Q(ends_at__gt=now))
     return LaunchMode.objects.filter(window, is_on=True).first()
+
+
+LAUNCH_MODE_CACHE_KEY = "launch-mode"
+LAUNCH_MODE_CACHE_SECONDS = 30
+
+
+def launch_mode_banner(*, now=None) -> LaunchMode | None:
+    """launch_mode_current for the banner on every page, without a query a page: the row is
+    kept in the cache LAUNCH_MODE_CACHE_SECONDS (a save forgets it; another process with the
+    per-process cache sees the change within that time). Whether a video is free still asks
+    the database (launch_mode_active)."""
+    kept = cache.get(LAUNCH_MODE_CACHE_KEY)
+    if kept is None:
+        kept = (LaunchMode.objects.filter(pk=1).first(),)
+        cache.set(LAUNCH_MODE_CACHE_KEY, kept, LAUNCH_MODE_CACHE_SECONDS)
+    row, now = kept[0], now or timezone.now()
+    running = row is not None and row.is_on and (row.starts_at is None or row.starts_at <= now) and (row.ends_at is None or row.ends_at > now)
+    return row if running else None
 
 
 def launch_mode_active(*, now=None) -> bool:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.media import private_file_response
 from generation.engines import ANIMATION, POSTER, VIDEO, EngineError, UnknownEngine, get_engine
 from generation.selectors import queue_position
-from shop.selectors import credit_balance, launch_mode_active, launch_mode_current, plan_for
+from shop.selectors import credit_balance, launch_mode_active, launch_mode_banner, plan_for
 from shop.services.campaigns import SESSION_REFERRAL
 from shop.services.credits import NoCreditsLeft
 
@@ -206,7 +206,7 @@ def _share_public(request, token):
         stamp = sharepages.page_stamp()
         creation = selectors.creation_get_shared(token=token)
         # Rendered without the request's context processors: no user, session, messages or CSRF token.
-        context = {"creation": creation, "job": creation.job, "request": request, "launch_mode": launch_mode_current()}
+        context = {"creation": creation, "job": creation.job, "request": request, "launch_mode": launch_mode_banner()}
         page = sharepages.page_set(
             token=token, language=language, stamp=stamp, html=render_to_string("studio/share.html", context),
             creation_id=creation.pk, owner_id=creation.owner_id,
