@@ -70,6 +70,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.shop",
             ],
+            "libraries": {"site": "core.sitetags"},
         },
     },
     # Plain-text emails (core.mail): the same templates, with nothing HTML-escaped.
@@ -78,7 +79,7 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
-        "OPTIONS": {"autoescape": False},
+        "OPTIONS": {"autoescape": False, "libraries": {"site": "core.sitetags"}},
     },
 ]
 
