@@ -5,7 +5,11 @@ and, unlike production.py, the embedded default's SQLite file and per-process ca
 since measuring them is the point of `bench/web.py --db embedded`. With DATABASE_URL and
 CACHE_URL (PostgreSQL and Redis) it is production's stack."""
 from .base import *  # noqa: F403
-from .base import STORAGES, env
+from .base import DATABASES, STORAGES, env
+
+# As production.py: connections kept between requests.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="bench-only-insecure-key")
