@@ -20,7 +20,7 @@ from shop.services.credits import credit_reserve
 
 from .models import Creation, Device, ShareReport
 from .sharepages import pages_forget
-from .viewcounts import view_count, views_take
+from .viewcounts import redis_client, view_count, views_push, views_take_own, views_take_shared
 
 
 @transaction.atomic
@@ -139,17 +139,33 @@ def share_page_forget(*tokens: str | None) -> None:
 
 def share_view_record(*, creation_id, owner_id, viewer=None) -> None:
     """Count a visit to the public page, unless it is the owner looking at it (``viewer`` is
-    None for a visitor without a session: never the owner). Counted in the cache; written by
-    ``share_views_flush``."""
+    None for a visitor without a session: never the owner). Counted in this process; the
+    database learns of it from share_views_hand_on or share_views_flush (studio.viewcounts)."""
     if viewer is not None and viewer.is_authenticated and viewer.pk == owner_id:
         return
-    view_count(key=str(creation_id), flush=share_views_flush)
+    view_count(key=str(creation_id), hand_on=share_views_hand_on)
+
+
+def share_views_hand_on() -> int:
+    """What this process counted: to Redis (the beat task writes it) or, without Redis, to the
+    database. Run by the process's own thread; the number handed on."""
+    counts = views_take_own()
+    if redis_client() is None:
+        return _share_views_write(counts)
+    views_push(counts)
+    return sum(counts.values())
 
 
 def share_views_flush() -> int:
-    """Write the visits counted since the last flush to the creations; the number written.
-    Run by the beat task (Redis) or by each web process itself (the per-process cache)."""
-    counts = views_take()
+    """Write every visit counted so far to the creations: this process's and, with Redis, every
+    process's that reached the hash. Run by the beat task; the number written."""
+    if redis_client() is None:
+        return share_views_hand_on()
+    views_push(views_take_own())
+    return _share_views_write(views_take_shared())
+
+
+def _share_views_write(counts: dict[str, int]) -> int:
     by_count: dict[int, list[str]] = {}
     for creation_id, count in counts.items():
         by_count.setdefault(count, []).append(creation_id)
