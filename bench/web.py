@@ -17,9 +17,9 @@ home and shop >= 0.3x.
 Also counted: rows the anonymous share page writes. The web processes flush their visits once
 an hour here (SHARE_VIEWS_FLUSH_SECONDS), so any row added anywhere and any visit written while
 the share page is loaded is a synchronous write (the target is none). Then the visits are
-flushed (embedded: gunicorn is stopped gracefully and each worker writes its own on the way
-out; Redis: `flush_share_views`) and must equal the visits wrk completed (plus, at most, one
-request per connection still in flight when wrk stopped).
+flushed (gunicorn is stopped gracefully and each worker hands its own on as it exits, to the
+database or to Redis; then, with Redis, what the beat task does) and must equal the visits wrk
+completed (plus, at most, one request per connection still in flight when wrk stopped).
 
     .venv/bin/python bench/web.py [--db embedded|postgres] [--seconds 8] [--rounds 2] [--json]
 
@@ -233,10 +233,9 @@ def run(args) -> dict:
                     share_requests += figures[name]["requests"]
             rounds.append(figures)
         _, views_before = rows_written()
-        if args.db == "embedded":
-            stop(server)  # each worker writes its visits on the way out
-        else:
-            share_views_flush()
+        stop(server)  # each worker hands its visits on as it exits: to the database, or to Redis
+        if args.db == "postgres":
+            share_views_flush()  # what the beat task does: Redis's hash to the database
         _, views_after = rows_written()
     finally:
         if server is not None:
