@@ -134,6 +134,8 @@ def share_page_forget(*tokens: str | None) -> None:
     once this transaction commits (a CDN's copy lives on for SHARE_PAGE_MAX_AGE seconds)."""
     tokens = [token for token in tokens if token]
     if tokens:
+        # Now, and again once committed: a page rendered meanwhile from what was committed before is forgotten too.
+        pages_forget(*tokens)
         transaction.on_commit(lambda: pages_forget(*tokens))
 
 
