@@ -33,6 +33,21 @@ def frame_list_active() -> QuerySet[Frame]:
     )
 
 
+CATALOG_CACHE_KEY = "shop-catalog"
+CATALOG_CACHE_SECONDS = 30
+
+
+def frame_catalog() -> list[Frame]:
+    """frame_list_active for the catalog page, kept in the cache CATALOG_CACHE_SECONDS: a save
+    of a frame, a variant or an image forgets it (shop.apps); another process with the
+    per-process cache sees the change within that time. Checkout reads the database."""
+    frames = cache.get(CATALOG_CACHE_KEY)
+    if frames is None:
+        frames = list(frame_list_active())
+        cache.set(CATALOG_CACHE_KEY, frames, CATALOG_CACHE_SECONDS)
+    return frames
+
+
 # The free plan, should the row be missing (a fresh test database flushed of its data
 # migration, say); staff edit it in the admin. Pages show plan names translated: "Free" and
 # "Premium" are in the catalog.
