@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 
 
@@ -15,7 +14,7 @@ class ShopConfig(AppConfig):
         from generation.signals import job_ending
 
         from .models import Frame, FrameImage, FrameVariant, LaunchMode
-        from .selectors import CATALOG_CACHE_KEY, LAUNCH_MODE_CACHE_KEY, account_shop_export
+        from .selectors import CATALOG_CACHE_KEY, LAUNCH_MODE_CACHE_KEY, account_shop_export, kept_forget
         from .services.account_data import account_shop_delete
         from .services.campaigns import attribution_record
         from .services.cart import cart_merge
@@ -38,7 +37,7 @@ class ShopConfig(AppConfig):
         for model, key in kept:
             for signal in (post_save, post_delete):
                 signal.connect(
-                    lambda sender, key=key, **kwargs: cache.delete(key), sender=model,
+                    lambda sender, key=key, **kwargs: kept_forget(key), sender=model,
                     dispatch_uid=f"shop.forget_{model.__name__}_{signal is post_save}", weak=False,
                 )
         account_deleting.connect(
