@@ -26,6 +26,7 @@ _local: dict[str, tuple[float, SharePage]] = {}
 
 @dataclass(frozen=True)
 class SharePage:
+    site: str  # the scheme and host it names itself by (its og: tags are absolute)
     html: str
     etag: str
     creation_id: str
@@ -50,16 +51,17 @@ def _per_process() -> bool:
     return isinstance(caches["default"], LocMemCache)
 
 
-def page_get(*, token: str, language: str) -> SharePage | None:
+def page_get(*, token: str, language: str, site: str) -> SharePage | None:
+    """The page kept for this link and language, if rendered for ``site`` and not forgotten since."""
     key = _key(token, language)
     held = _local.get(key)
-    if held is not None and held[0] > time.monotonic():
+    if held is not None and held[0] > time.monotonic() and held[1].site == site:
         return held[1]
     entry = caches["default"].get(key)
     if entry is None:
         return None
     page, stamp = entry
-    if stamp != page_stamp():
+    if stamp != page_stamp() or page.site != site:
         return None
     if not _per_process():
         if len(_local) > 1000:
@@ -68,8 +70,8 @@ def page_get(*, token: str, language: str) -> SharePage | None:
     return page
 
 
-def page_set(*, token: str, language: str, stamp: int, html: str, creation_id, owner_id: int) -> SharePage:
-    page = SharePage(html=html, etag=f'"{hashlib.sha256(html.encode()).hexdigest()[:32]}"', creation_id=str(creation_id), owner_id=owner_id)
+def page_set(*, token: str, language: str, site: str, stamp: int, html: str, creation_id, owner_id: int) -> SharePage:
+    page = SharePage(site=site, html=html, etag=f'"{hashlib.sha256(html.encode()).hexdigest()[:32]}"', creation_id=str(creation_id), owner_id=owner_id)
     caches["default"].set(_key(token, language), (page, stamp), settings.SHARE_PAGE_CACHE_SECONDS)
     return page
 

@@ -188,7 +188,7 @@ def share(request, token):
     """The public page. A visitor without a session gets the page everyone speaking their
     language gets: kept rendered in the cache, and by browsers and a CDN for
     SHARE_PAGE_MAX_AGE seconds; the session is never opened and nothing is written to the
-    database (the visit is counted in the cache). Someone with a session, perhaps the owner,
+    database (the visit is counted in memory: studio.viewcounts). Someone with a session, perhaps the owner,
     gets a page of their own, not kept anywhere."""
     if settings.SESSION_COOKIE_NAME not in request.COOKIES:
         return _share_public(request, token)
@@ -200,15 +200,15 @@ def share(request, token):
 
 
 def _share_public(request, token):
-    language = get_language()
-    page = sharepages.page_get(token=token, language=language)
+    language, site = get_language(), f"{request.scheme}://{request.get_host()}"
+    page = sharepages.page_get(token=token, language=language, site=site)
     if page is None:
         stamp = sharepages.page_stamp()
         creation = selectors.creation_get_shared(token=token)
         # Rendered without the request's context processors: no user, session, messages or CSRF token.
         context = {"creation": creation, "job": creation.job, "request": request, "launch_mode": launch_mode_banner()}
         page = sharepages.page_set(
-            token=token, language=language, stamp=stamp, html=render_to_string("studio/share.html", context),
+            token=token, language=language, site=site, stamp=stamp, html=render_to_string("studio/share.html", context),
             creation_id=creation.pk, owner_id=creation.owner_id,
         )
     services.share_view_record(creation_id=page.creation_id, owner_id=page.owner_id)

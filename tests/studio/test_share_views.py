@@ -76,6 +76,12 @@ def test_each_language_is_a_page_of_its_own(finished_creation):
     assert "나만의 영상 만들기" in response.content.decode() and response["Cache-Control"] == "private, max-age=60"
 
 
+def test_a_page_kept_for_one_address_of_the_site_is_not_served_for_another(finished_creation):
+    url = shared(finished_creation)
+    assert f'content="http://testserver{url}"' in Client().get(url).content.decode()
+    assert f'content="http://localhost{url}"' in Client(HTTP_HOST="localhost").get(url).content.decode()
+
+
 def test_the_language_switch_works_on_the_cached_page_without_a_csrf_token(finished_creation):
     visitor = Client(enforce_csrf_checks=True)
     page = visitor.get(shared(finished_creation)).content.decode()
