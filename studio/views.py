@@ -9,6 +9,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.http import parse_etags
 from django.utils.text import slugify
 from django.utils.translation import get_language, gettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.media import private_file_response
@@ -225,6 +226,7 @@ def _share_public(request, token):
     return response
 
 
+@never_cache
 @require_GET
 def share_signup(request, token):
     """"Make your own": sign-up, remembering the shared page the visitor came from (read by
@@ -235,6 +237,7 @@ def share_signup(request, token):
     return redirect(f"{reverse('account_signup')}?from=share")
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def share_report(request, token):
     """The report form, opened from the public page (which carries no CSRF token), and sent."""
