@@ -4,6 +4,7 @@ on every render; the layout has a dozen of them (docs/operations.md, "Templates"
 from functools import lru_cache
 
 from django import template
+from django.conf import settings
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
 
@@ -29,4 +30,4 @@ def static_url(path: str) -> str:
 @register.simple_tag
 def link(name: str) -> str:
     """{% url %} of a page without arguments, remembered per URL prefix and URL configuration."""
-    return _reverse(name, get_script_prefix(), get_urlconf())
+    return _reverse(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
