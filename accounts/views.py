@@ -3,8 +3,10 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 
@@ -14,10 +16,17 @@ from .services import user_language_remember
 from .signals import AccountDeletionRefused
 
 
+@csrf_exempt
 @require_POST
 def language_set(request):
     """Django's language switcher (a cookie for the browser), and, for a signed-in customer,
-    the language of the emails we send them."""
+    the language of the emails we send them. The cached public pages (studio's share page)
+    carry no CSRF token, so a visitor who is not signed in switches without one: all another
+    site could do is choose their language. A signed-in customer's choice is checked as usual."""
+    if request.user.is_authenticated:
+        refusal = CsrfViewMiddleware(lambda request: None).process_view(request, None, (), {})
+        if refusal is not None:
+            return refusal
     response = set_language(request)
     if request.user.is_authenticated:
         user_language_remember(user=request.user, language=request.POST.get("language"))

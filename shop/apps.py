@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class ShopConfig(AppConfig):
@@ -12,7 +13,8 @@ class ShopConfig(AppConfig):
         from accounts.signals import account_deleting, account_exporting
         from generation.signals import job_ending
 
-        from .selectors import account_shop_export
+        from .models import Frame, FrameImage, FrameVariant, LaunchMode
+        from .selectors import CATALOG_CACHE_KEY, LAUNCH_MODE_CACHE_KEY, account_shop_export, kept_forget
         from .services.account_data import account_shop_delete
         from .services.campaigns import attribution_record
         from .services.cart import cart_merge
@@ -30,6 +32,14 @@ class ShopConfig(AppConfig):
         job_ending.connect(lambda sender, job, **kwargs: credit_settle(job=job), dispatch_uid="shop.credit_settle", weak=False)
         user_logged_in.connect(merge_visitor_cart, dispatch_uid="shop.merge_visitor_cart", weak=False)
         user_signed_up.connect(attribute_sign_up, dispatch_uid="shop.attribute_sign_up", weak=False)
+        # The copies in the cache of the launch-mode banner and of the catalog (shop.selectors).
+        kept = [(LaunchMode, LAUNCH_MODE_CACHE_KEY), (Frame, CATALOG_CACHE_KEY), (FrameVariant, CATALOG_CACHE_KEY), (FrameImage, CATALOG_CACHE_KEY)]
+        for model, key in kept:
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    lambda sender, key=key, **kwargs: kept_forget(key), sender=model,
+                    dispatch_uid=f"shop.forget_{model.__name__}_{signal is post_save}", weak=False,
+                )
         account_deleting.connect(
             lambda sender, user, **kwargs: account_shop_delete(user=user), dispatch_uid="shop.account_delete", weak=False
         )

@@ -3,12 +3,12 @@ from functools import partial
 from django.utils.functional import SimpleLazyObject
 
 from .money import currency_for_language
-from .selectors import launch_mode_current
+from .selectors import launch_mode_banner
 
 
 def _launch_mode(request):
     if not hasattr(request, "_launch_mode"):
-        request._launch_mode = launch_mode_current()
+        request._launch_mode = launch_mode_banner()
     return request._launch_mode
 
 

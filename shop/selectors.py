@@ -1,5 +1,8 @@
+import time
 from decimal import Decimal
 
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -30,6 +33,42 @@ def frame_list_active() -> QuerySet[Frame]:
     return Frame.objects.filter(is_active=True, variants__is_active=True).distinct().prefetch_related(
         Prefetch("variants", queryset=variants, to_attr="active_variants"), "images"
     )
+
+
+CATALOG_CACHE_KEY = "shop-catalog"
+CATALOG_CACHE_SECONDS = 30
+
+
+def frame_catalog() -> list[Frame]:
+    """frame_list_active for the catalog page, kept in the cache CATALOG_CACHE_SECONDS: a save
+    of a frame, a variant or an image forgets it (shop.apps); another process with the
+    per-process cache sees the change within that time. Checkout reads the database."""
+    return _kept(CATALOG_CACHE_KEY, CATALOG_CACHE_SECONDS, lambda: list(frame_list_active()))
+
+
+# With a shared cache (Redis) a process also holds what it read for LOCAL_SECONDS, sparing every
+# page a round trip; the per-process cache needs no such copy.
+LOCAL_SECONDS = 2.0
+_local: dict[str, tuple[float, tuple]] = {}
+
+
+def _kept(key: str, seconds: int, read):
+    held = _local.get(key)
+    if held is not None and held[0] > time.monotonic():
+        return held[1][0]
+    value = cache.get(key)
+    if value is None:
+        value = (read(),)
+        cache.set(key, value, seconds)
+    if not isinstance(caches["default"], LocMemCache):
+        _local[key] = (time.monotonic() + LOCAL_SECONDS, value)
+    return value[0]
+
+
+def kept_forget(key: str) -> None:
+    """Forget what _kept holds under ``key`` (a save of what it was read from)."""
+    cache.delete(key)
+    _local.pop(key, None)
 
 
 # The free plan, should the row be missing (a fresh test database flushed of its data
@@ -102,6 +141,21 @@ def launch_mode_current(*, now=None) -> LaunchMode | None:
     now = now or timezone.now()
     window = (Q(starts_at__isnull=True) | Q(starts_at__lte=now)) & (Q(ends_at__isnull=True) | Q(ends_at__gt=now))
     return LaunchMode.objects.filter(window, is_on=True).first()
+
+
+LAUNCH_MODE_CACHE_KEY = "launch-mode"
+LAUNCH_MODE_CACHE_SECONDS = 30
+
+
+def launch_mode_banner(*, now=None) -> LaunchMode | None:
+    """launch_mode_current for the banner on every page, without a query a page: the row is
+    kept in the cache LAUNCH_MODE_CACHE_SECONDS (a save forgets it; another process with the
+    per-process cache sees the change within that time). Whether a video is free still asks
+    the database (launch_mode_active)."""
+    row = _kept(LAUNCH_MODE_CACHE_KEY, LAUNCH_MODE_CACHE_SECONDS, lambda: LaunchMode.objects.filter(pk=1).first())
+    now = now or timezone.now()
+    running = row is not None and row.is_on and (row.starts_at is None or row.starts_at <= now) and (row.ends_at is None or row.ends_at > now)
+    return row if running else None
 
 
 def launch_mode_active(*, now=None) -> bool:

@@ -60,7 +60,7 @@ def _redirect_back(request, target: str | None, default: str):
 
 @require_GET
 def catalog(request):
-    return render(request, "shop/catalog.html", {"frames": selectors.frame_list_active()})
+    return render(request, "shop/catalog.html", {"frames": selectors.frame_catalog()})
 
 
 @require_GET

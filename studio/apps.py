@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class StudioConfig(AppConfig):
@@ -10,14 +11,26 @@ class StudioConfig(AppConfig):
         from generation.models import Job
         from generation.signals import job_finished
 
+        from .models import Creation
         from .selectors import account_studio_export
-        from .services import account_studio_delete, creation_notify_ready
+        from .services import account_studio_delete, creation_notify_ready, share_page_forget
 
         def tell_the_owner(sender, job_id, state, **kwargs):
             if state == Job.State.SUCCEEDED:
                 creation_notify_ready(job_id=job_id)
 
         job_finished.connect(tell_the_owner, dispatch_uid="studio.tell_the_owner", weak=False)
+        # A public page shows the creation and its job: any change to either renders it anew
+        # (sharing off, take-down, a new title in the admin, the video done, a retry, deletion).
+        job_finished.connect(
+            lambda sender, job_id, **kwargs: share_page_forget(*Creation.objects.filter(job_id=job_id).values_list("share_token", flat=True)),
+            dispatch_uid="studio.share_page_job", weak=False,
+        )
+        for signal in (post_save, post_delete):
+            signal.connect(
+                lambda sender, instance, **kwargs: share_page_forget(instance.share_token), sender=Creation,
+                dispatch_uid=f"studio.share_page_{signal is post_save}", weak=False,
+            )
         account_deleting.connect(
             lambda sender, user, **kwargs: account_studio_delete(user=user), dispatch_uid="studio.account_delete", weak=False
         )

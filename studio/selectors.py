@@ -79,6 +79,11 @@ def creation_get_shared(*, token: str) -> Creation:
         raise Http404("This link does not work any more.") from None
 
 
+def creation_shared_id(*, token: str):
+    """The id of the creation shared at ``token``, or None when the link does not work."""
+    return Creation.objects.filter(share_token=token, is_shared=True).values_list("pk", flat=True).first()
+
+
 def account_studio_export(*, user) -> list[ExportSection]:
     """A customer's creations (with their photos and what the latest job made) and frames,
     for their data export."""

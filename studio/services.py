@@ -19,6 +19,8 @@ from shop.selectors import launch_mode_active, plan_for
 from shop.services.credits import credit_reserve
 
 from .models import Creation, Device, ShareReport
+from .sharepages import pages_forget
+from .viewcounts import redis_client, view_count, views_push, views_take_own, views_take_shared
 
 
 @transaction.atomic
@@ -121,16 +123,58 @@ def creation_rotate_share_link(*, creation: Creation) -> Creation:
     """Give the public page a new address; the old link stops working at once."""
     if not creation.is_shared:
         raise SharingRefused(gettext("Turn the public link on first."))
-    creation.share_token = secrets.token_urlsafe(24)
+    old_token, creation.share_token = creation.share_token, secrets.token_urlsafe(24)
     creation.save(update_fields=["share_token"])
+    share_page_forget(old_token)
     return creation
 
 
-def share_view_record(*, creation: Creation, viewer) -> None:
-    """Count a visit to the public page, unless it is the owner looking at it."""
-    if viewer.is_authenticated and viewer.pk == creation.owner_id:
+def share_page_forget(*tokens: str | None) -> None:
+    """The public pages of these links changed (or stopped): each process renders them anew
+    once this transaction commits (a CDN's copy lives on for SHARE_PAGE_MAX_AGE seconds)."""
+    tokens = [token for token in tokens if token]
+    if tokens:
+        # Now, and again once committed: a page rendered meanwhile from what was committed before is forgotten too.
+        pages_forget(*tokens)
+        transaction.on_commit(lambda: pages_forget(*tokens))
+
+
+def share_view_record(*, creation_id, owner_id, viewer=None) -> None:
+    """Count a visit to the public page, unless it is the owner looking at it (``viewer`` is
+    None for a visitor without a session: never the owner). Counted in this process; the
+    database learns of it from share_views_hand_on or share_views_flush (studio.viewcounts)."""
+    if viewer is not None and viewer.is_authenticated and viewer.pk == owner_id:
         return
-    Creation.objects.filter(pk=creation.pk).update(share_views=F("share_views") + 1)
+    view_count(key=str(creation_id), hand_on=share_views_hand_on)
+
+
+def share_views_hand_on() -> int:
+    """What this process counted: to Redis (the beat task writes it) or, without Redis, to the
+    database. Run by the process's own thread; the number handed on."""
+    counts = views_take_own()
+    if redis_client() is None:
+        return _share_views_write(counts)
+    views_push(counts)
+    return sum(counts.values())
+
+
+def share_views_flush() -> int:
+    """Write every visit counted so far to the creations: this process's and, with Redis, every
+    process's that reached the hash. Run by the beat task; the number written."""
+    if redis_client() is None:
+        return share_views_hand_on()
+    views_push(views_take_own())
+    return _share_views_write(views_take_shared())
+
+
+def _share_views_write(counts: dict[str, int]) -> int:
+    by_count: dict[int, list[str]] = {}
+    for creation_id, count in counts.items():
+        by_count.setdefault(count, []).append(creation_id)
+    with transaction.atomic():
+        for count, creation_ids in by_count.items():  # one UPDATE per distinct count, not per page
+            Creation.objects.filter(pk__in=creation_ids).update(share_views=F("share_views") + count)
+    return sum(counts.values())
 
 
 def share_report_create(*, creation: Creation, reason: str, details: str, reporter, session_key: str) -> tuple[ShareReport, bool]:

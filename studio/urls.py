@@ -19,6 +19,7 @@ urlpatterns = [
     path("studio/<uuid:creation_id>/<str:kind>/", views.creation_media, name="creation-media"),
     path("s/<str:token>/", views.share, name="share"),
     path("s/<str:token>/report/", views.share_report, name="share-report"),
+    path("s/<str:token>/make-your-own/", views.share_signup, name="share-signup"),
     path("s/<str:token>/outputs/<int:position>/", views.share_output, name="share-output"),
     path("s/<str:token>/<str:kind>/", views.share_media, name="share-media"),
 ] + devices_urls.urlpatterns  # the frames' pages and API (studio/devices/urls.py), under /frames/ and /api/frames/

@@ -1,19 +1,25 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.utils.http import parse_etags
 from django.utils.text import slugify
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.media import private_file_response
 from generation.engines import ANIMATION, POSTER, VIDEO, EngineError, UnknownEngine, get_engine
 from generation.selectors import queue_position
-from shop.selectors import credit_balance, launch_mode_active, plan_for
+from shop.selectors import credit_balance, launch_mode_active, launch_mode_banner, plan_for
+from shop.services.campaigns import SESSION_REFERRAL
 from shop.services.credits import NoCreditsLeft
 
-from . import selectors, services
+from . import selectors, services, sharepages
 from .extensions import deletion_notices_for, result_actions_for
 from .forms import CreationForm, PhotoFacesForm, ReportForm
 from .ratelimit import client_address, rate_limit_allow
@@ -180,31 +186,78 @@ def creation_delete(request, creation_id):
 
 @require_GET
 def share(request, token):
+    """The public page. A visitor without a session gets the page everyone speaking their
+    language gets: kept rendered in the cache, and by browsers and a CDN for
+    SHARE_PAGE_MAX_AGE seconds; the session is never opened and nothing is written to the
+    database (the visit is counted in memory: studio.viewcounts). Someone with a session, perhaps the owner,
+    gets a page of their own, not kept anywhere."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return _share_public(request, token)
     creation = selectors.creation_get_shared(token=token)
-    services.share_view_record(creation=creation, viewer=request.user)
-    if not request.user.is_authenticated:
-        # "Make your own" carries where the visitor came from into sign-up.
-        request.session.setdefault("referral", {"source": "share", "creation": str(creation.pk)})
-    return render(request, "studio/share.html", {"creation": creation, "job": creation.job, "report_form": ReportForm()})
+    services.share_view_record(creation_id=creation.pk, owner_id=creation.owner_id, viewer=request.user)
+    response = render(request, "studio/share.html", {"creation": creation, "job": creation.job})
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
 
 
-@require_POST
+def _share_public(request, token):
+    language, site = get_language(), f"{request.scheme}://{request.get_host()}"
+    page = sharepages.page_get(token=token, language=language, site=site)
+    if page is None:
+        stamp = sharepages.page_stamp()
+        creation = selectors.creation_get_shared(token=token)
+        # Rendered without the request's context processors: no user, session, messages or CSRF token.
+        context = {"creation": creation, "job": creation.job, "request": request, "launch_mode": launch_mode_banner()}
+        page = sharepages.page_set(
+            token=token, language=language, site=site, stamp=stamp, html=render_to_string("studio/share.html", context),
+            creation_id=creation.pk, owner_id=creation.owner_id,
+        )
+    services.share_view_record(creation_id=page.creation_id, owner_id=page.owner_id)
+    if page.etag in [tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))]:
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(page.html)
+    response["ETag"] = page.etag
+    if settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
+        # A language chosen by cookie, which the page does not vary on: the browser may keep it, a CDN not.
+        patch_cache_control(response, private=True, max_age=settings.SHARE_PAGE_MAX_AGE)
+    else:
+        patch_cache_control(response, public=True, max_age=settings.SHARE_PAGE_MAX_AGE)
+    return response
+
+
+@never_cache
+@require_GET
+def share_signup(request, token):
+    """"Make your own": sign-up, remembering the shared page the visitor came from (read by
+    shop.services.campaigns.attribution_record). The session starts here, not on the page."""
+    creation_id = selectors.creation_shared_id(token=token)
+    if creation_id is not None:
+        request.session.setdefault(SESSION_REFERRAL, {"source": "share", "creation": str(creation_id)})
+    return redirect(f"{reverse('account_signup')}?from=share")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
 def share_report(request, token):
+    """The report form, opened from the public page (which carries no CSRF token), and sent."""
     creation = selectors.creation_get_shared(token=token)
+    context = {"creation": creation, "sent": "sent" in request.GET}
+    if request.method == "GET":
+        return render(request, "studio/share_report.html", {**context, "report_form": ReportForm()})
     form = ReportForm(request.POST)
     if not form.is_valid():
-        return render(request, "studio/share.html", {"creation": creation, "job": creation.job, "report_form": form}, status=400)
+        return render(request, "studio/share_report.html", {**context, "report_form": form}, status=400)
     if not rate_limit_allow(scope="share-report", who=client_address(request), limit=settings.SHARE_REPORTS_PER_ADDRESS_PER_HOUR, seconds=3600):
         form.add_error(None, gettext("Too many reports have come from your network in the last hour. Please try again later."))
-        return render(request, "studio/share.html", {"creation": creation, "job": creation.job, "report_form": form}, status=429)
+        return render(request, "studio/share_report.html", {**context, "report_form": form}, status=429)
     if not request.session.session_key:
         request.session.save()
     services.share_report_create(
         creation=creation, reason=form.cleaned_data["reason"], details=form.cleaned_data["details"],
         reporter=request.user, session_key=request.session.session_key,
     )
-    messages.success(request, gettext("Thank you. Our staff will look at this page."))
-    return redirect("studio:share", token=token)
+    return redirect(f"{reverse('studio:share-report', args=[token])}?sent")
 
 
 @require_GET

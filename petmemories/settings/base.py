@@ -70,6 +70,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.shop",
             ],
+            "libraries": {"site": "core.sitetags"},
         },
     },
     # Plain-text emails (core.mail): the same templates, with nothing HTML-escaped.
@@ -78,7 +79,7 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
-        "OPTIONS": {"autoescape": False},
+        "OPTIONS": {"autoescape": False, "libraries": {"site": "core.sitetags"}},
     },
 ]
 
@@ -368,8 +369,25 @@ if TRUSTED_CLIENT_IP_HEADER == "X-FORWARDED-FOR":
 elif TRUSTED_CLIENT_IP_HEADER:
     ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER
 
+# --- Public share pages at scale (docs/operations.md, "Share pages behind a CDN") ----------
+# An anonymous visitor's page may be kept this many seconds by browsers and a CDN; a page
+# switched off, moved or taken down can live on in such a copy no longer than this.
+SHARE_PAGE_MAX_AGE = env.int("SHARE_PAGE_MAX_AGE", default=60)
+# The rendered anonymous page is kept in the cache this long, per link, language and release
+# (a change to the creation or its job forgets it at once; this bounds what nothing announced).
+SHARE_PAGE_CACHE_SECONDS = env.int("SHARE_PAGE_CACHE_SECONDS", default=60)
+# Names this deployment in the cached pages' keys and ETags, so a release never serves the
+# previous one's HTML (set it to the commit id; unset, cached pages age out in the seconds above).
+RELEASE = env("RELEASE", default="")
+# Visits are counted in the cache and written to the database this often: by the beat task
+# `studio.flush_share_views` with Redis, and by each web process itself with the per-process
+# cache (0: only when flushed explicitly, as the tests do). A process that dies loses at most
+# the visits of one interval.
+SHARE_VIEWS_FLUSH_SECONDS = env.int("SHARE_VIEWS_FLUSH_SECONDS", default=60)
+
 # --- Periodic tasks (the `beat` process) ---------------------------------------------------
 CELERY_BEAT_SCHEDULE = {
+    "flush-share-views": {"task": "studio.flush_share_views", "schedule": float(SHARE_VIEWS_FLUSH_SECONDS or 60)},
     "expire-unpaired-frames": {"task": "studio.expire_unpaired_frames", "schedule": 3600.0},
     "expire-data-exports": {"task": "accounts.expire_data_exports", "schedule": 3600.0},
     "sweep-storage": {"task": "generation.sweep_storage", "schedule": 24 * 3600.0},

@@ -13,6 +13,8 @@ from .base import *  # noqa: E402, F403
 from .base import DATABASES, VAR_DIR, env  # noqa: E402
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-insecure-key")
+# Visits wait for an explicit flush (tests/studio/test_share_views.py), not a timer thread.
+SHARE_VIEWS_FLUSH_SECONDS = env.int("SHARE_VIEWS_FLUSH_SECONDS", default=0)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ACCOUNT_RATE_LIMITS = False  # tests/studio/test_abuse_limits.py turns them on

@@ -31,6 +31,16 @@ def test_production_settings_pass_the_deploy_checks(tmp_path):
     assert "no issues" in result.stdout
 
 
+def test_production_renders_from_the_cached_template_loader_and_keeps_its_database_connections(tmp_path):
+    probe = (
+        "from django.conf import settings; from django.template import engines; "
+        "print(type(engines['django'].engine.template_loaders[0]).__module__, settings.DATABASES['default']['CONN_MAX_AGE'], "
+        "settings.DATABASES['default']['CONN_HEALTH_CHECKS'], settings.SHARE_PAGE_MAX_AGE)"
+    )
+    result = manage("shell", "--no-imports", "-c", probe, env=PRODUCTION, tmp_path=tmp_path)
+    assert result.stdout.split() == ["django.template.loaders.cached", "60", "True", "60"], result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "DATABASE_URL", "SITE_URL", "CACHE_URL"])
 def test_production_refuses_to_start_without(name, tmp_path):
     env = {key: value for key, value in PRODUCTION.items() if key != name}

@@ -141,6 +141,7 @@ def test_a_visitor_from_a_shared_video_is_attributed_to_it(owner_client, finishe
     finished_creation.refresh_from_db()
     visitor = Client()
     visitor.get(finished_creation.get_share_url())
+    visitor.get(reverse("studio:share-signup", args=[finished_creation.share_token]))  # "Make your own"
     attribution = sign_up(visitor, "friend@example.com").attribution
     assert (attribution.source, attribution.referrer_creation, attribution.campaign) == ("share", finished_creation.pk, None)
 

@@ -51,6 +51,18 @@ def test_the_catalog_shows_prices_in_the_visitor_s_language_currency(client, cat
     assert "$69.00" in english and "₩89,000" not in english
 
 
+def test_the_catalog_kept_in_the_cache_changes_as_soon_as_a_frame_or_variant_is_saved(client, catalog):
+    assert "PetMemories Gallery" in client.get(reverse("shop:catalog")).content.decode()  # now kept in the cache
+    variant = FrameVariant.objects.get(sku="GALLERY-15-BLACK")
+    variant.is_active = False
+    variant.save()  # as the admin saves it
+    assert "PetMemories Gallery" not in client.get(reverse("shop:catalog")).content.decode()
+    frame = FrameVariant.objects.get(sku="CLASSIC-10-WALNUT").frame
+    frame.name = "PetMemories Classic II"
+    frame.save()
+    assert "PetMemories Classic II" in client.get(reverse("shop:catalog")).content.decode()
+
+
 def test_the_currency_switch_sticks_and_reprices_the_cart(client, catalog):
     add(client, "CLASSIC-10-WALNUT")
     assert "$119.00" in cart_page(client)

@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from studio.models import Creation, ShareReport
+from studio.services import share_views_flush
 from tests.conftest import run_job
 
 pytestmark = pytest.mark.django_db
@@ -38,12 +39,23 @@ def test_a_shared_page_unfurls_with_title_poster_and_video(owner_client, finishe
     assert Client().get(meta(page, "og:image").removeprefix("http://testserver"))["Content-Type"] == "image/jpeg"
 
 
-def test_make_your_own_carries_where_the_visitor_came_from(owner_client, finished_creation):
+def test_make_your_own_carries_where_the_visitor_came_from_into_sign_up(owner_client, finished_creation):
     url = share(owner_client, finished_creation)
     visitor = Client()
     page = visitor.get(url).content.decode()
-    assert f'{reverse("account_signup")}?from=share' in page
+    assert "sessionid" not in visitor.cookies  # looking starts no session
+    link = re.search(r'<a class="button" href="([^"]+)">Make your own</a>', page).group(1)
+    response = visitor.get(link)
+    assert response.url == f'{reverse("account_signup")}?from=share'
     assert visitor.session["referral"] == {"source": "share", "creation": str(finished_creation.pk)}
+
+
+def test_make_your_own_from_a_link_since_switched_off_is_plain_sign_up(owner_client, finished_creation):
+    url = share(owner_client, finished_creation)
+    owner_client.post(reverse("studio:creation-share", args=[finished_creation.pk]), {})
+    visitor = Client()
+    assert visitor.get(f"{url}make-your-own/").url == f'{reverse("account_signup")}?from=share'
+    assert "referral" not in visitor.session
 
 
 def test_visits_by_others_are_counted_and_the_owner_sees_the_count(owner_client, finished_creation):
@@ -51,6 +63,7 @@ def test_visits_by_others_are_counted_and_the_owner_sees_the_count(owner_client,
     for _ in range(3):
         Client().get(url)
     owner_client.get(url)  # the owner's own look does not count
+    assert share_views_flush() == 3
     assert Creation.objects.get(pk=finished_creation.pk).share_views == 3
     assert "Watched 3 times by others." in owner_client.get(finished_creation.get_absolute_url()).content.decode()
 
@@ -74,18 +87,23 @@ def test_only_the_owner_can_move_the_link(finished_creation, other_user, owner_c
 
 def test_a_report_lands_in_the_staff_queue_once_per_person(owner_client, finished_creation):
     url = share(owner_client, finished_creation)
-    visitor = Client()
-    visitor.get(url)
+    visitor = Client(enforce_csrf_checks=True)
+    page = visitor.get(url).content.decode()
+    form_url = re.search(r'<a class="muted" href="([^"]+)" rel="nofollow">Report this page</a>', page).group(1)
     for _ in range(2):
-        response = visitor.post(reverse("studio:share-report", args=[finished_creation.share_token]), {"reason": "offensive", "details": "Not nice"})
+        form = visitor.get(form_url).content.decode()  # the form brings its own CSRF token
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+        response = visitor.post(form_url, {"reason": "offensive", "details": "Not nice", "csrfmiddlewaretoken": token})
         assert response.status_code == 302
+    assert "Thank you. Our staff will look at this page." in visitor.get(response.url).content.decode()
     assert ShareReport.objects.get().reason == "offensive"
-    assert visitor.post(reverse("studio:share-report", args=[finished_creation.share_token]), {"reason": "made-up"}).status_code == 400
+    assert visitor.post(form_url, {"reason": "made-up", "csrfmiddlewaretoken": token}).status_code == 400
     assert ShareReport.objects.count() == 1
 
 
 def test_staff_take_a_page_down_and_the_owner_is_told(owner_client, finished_creation, admin_client, django_capture_on_commit_callbacks):
     url = share(owner_client, finished_creation)
+    assert Client().get(url).status_code == 200  # the page is now kept rendered
     Client().post(reverse("studio:share-report", args=[finished_creation.share_token]), {"reason": "privacy"})
     report = ShareReport.objects.get()
     with django_capture_on_commit_callbacks(execute=True):

@@ -1,0 +1,86 @@
+"""The anonymous public pages, kept rendered in the default cache per link, language and release,
+so that a visit reads one cache entry and nothing else.
+
+A change to what a page shows forgets it (studio.services.share_page_forget, on the
+creation's and its job's changes). With a shared cache (Redis) that deletes the entries every
+process reads. The per-process cache (the embedded default) cannot be reached from another
+process, so there each forget also touches a stamp file in VAR_DIR, and a process drops an
+entry rendered before the stamp's last change (one stat() a visit). With Redis each process
+also keeps what it read for LOCAL_SECONDS, so that a page seen by many is not fetched from
+Redis on every visit: a forgotten page can be served that much longer by another process.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
+
+LOCAL_SECONDS = 1.0
+_local: dict[str, tuple[float, SharePage]] = {}
+
+
+@dataclass(frozen=True)
+class SharePage:
+    site: str  # the scheme and host it names itself by (its og: tags are absolute)
+    html: str
+    etag: str
+    creation_id: str
+    owner_id: int
+
+
+def _key(token: str, language: str) -> str:
+    return f"share-page:{settings.RELEASE}:{language}:{token}"
+
+
+def page_stamp() -> int:
+    """Read before what a page shows is read: a forget from then on makes the page stale."""
+    if not _per_process():
+        return 0
+    try:
+        return os.stat(settings.VAR_DIR / "share-pages.stamp").st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def _per_process() -> bool:
+    return isinstance(caches["default"], LocMemCache)
+
+
+def page_get(*, token: str, language: str, site: str) -> SharePage | None:
+    """The page kept for this link and language, if rendered for ``site`` and not forgotten since."""
+    key = _key(token, language)
+    held = _local.get(key)
+    if held is not None and held[0] > time.monotonic() and held[1].site == site:
+        return held[1]
+    entry = caches["default"].get(key)
+    if entry is None:
+        return None
+    page, stamp = entry
+    if stamp != page_stamp() or page.site != site:
+        return None
+    if not _per_process():
+        if len(_local) > 1000:
+            _local.clear()
+        _local[key] = (time.monotonic() + LOCAL_SECONDS, page)
+    return page
+
+
+def page_set(*, token: str, language: str, site: str, stamp: int, html: str, creation_id, owner_id: int) -> SharePage:
+    page = SharePage(site=site, html=html, etag=f'"{hashlib.sha256(html.encode()).hexdigest()[:32]}"', creation_id=str(creation_id), owner_id=owner_id)
+    caches["default"].set(_key(token, language), (page, stamp), settings.SHARE_PAGE_CACHE_SECONDS)
+    return page
+
+
+def pages_forget(*tokens: str) -> None:
+    """Forget the pages of these links, in every language."""
+    keys = [_key(token, language) for token in tokens if token for language, _ in settings.LANGUAGES]
+    caches["default"].delete_many(keys)
+    for key in keys:
+        _local.pop(key, None)
+    if _per_process():
+        (settings.VAR_DIR / "share-pages.stamp").touch()
