@@ -3,24 +3,25 @@ so that a visit reads one cache entry and nothing else.
 
 A change to what a page shows forgets it (studio.services.share_page_forget, on the
 creation's and its job's changes). With a shared cache (Redis) that deletes the entries every
-process reads. The per-process cache (the embedded default) cannot be reached from another
-process, so there each forget also touches a stamp file in VAR_DIR, and a process drops an
-entry rendered before the stamp's last change (one stat() a visit). With Redis each process
-also keeps what it read for LOCAL_SECONDS, so that a page seen by many is not fetched from
-Redis on every visit: a forgotten page can be served that much longer by another process.
+process reads; with the per-process cache (the embedded default) it also touches the
+"share-pages" stamp (core.stamps), so that the other processes drop what they rendered before.
+With Redis each process also keeps what it read for LOCAL_SECONDS, so that a page seen by many
+is not fetched from Redis on every visit: a forgotten page can be served that much longer by
+another process.
 """
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
-from django.core.cache.backends.locmem import LocMemCache
+
+from core.stamps import cache_is_per_process, stamp, stamp_touch
 
 LOCAL_SECONDS = 1.0
+STAMP = "share-pages"
 _local: dict[str, tuple[float, SharePage]] = {}
 
 
@@ -39,16 +40,7 @@ def _key(token: str, language: str) -> str:
 
 def page_stamp() -> int:
     """Read before what a page shows is read: a forget from then on makes the page stale."""
-    if not _per_process():
-        return 0
-    try:
-        return os.stat(settings.VAR_DIR / "share-pages.stamp").st_mtime_ns
-    except FileNotFoundError:
-        return 0
-
-
-def _per_process() -> bool:
-    return isinstance(caches["default"], LocMemCache)
+    return stamp(STAMP)
 
 
 def page_get(*, token: str, language: str, site: str) -> SharePage | None:
@@ -63,7 +55,7 @@ def page_get(*, token: str, language: str, site: str) -> SharePage | None:
     page, stamp = entry
     if stamp != page_stamp() or page.site != site:
         return None
-    if not _per_process():
+    if not cache_is_per_process():
         if len(_local) > 1000:
             _local.clear()
         _local[key] = (time.monotonic() + LOCAL_SECONDS, page)
@@ -82,5 +74,4 @@ def pages_forget(*tokens: str) -> None:
     caches["default"].delete_many(keys)
     for key in keys:
         _local.pop(key, None)
-    if _per_process():
-        (settings.VAR_DIR / "share-pages.stamp").touch()
+    stamp_touch(STAMP)

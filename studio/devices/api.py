@@ -64,16 +64,14 @@ def register(request):
 @require_GET
 def playlist(request):
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    device = devices.device_for_token(token.strip()) if scheme.lower() == "bearer" else None
-    if device is None:
+    answer = devices.playlist_answer(token=token.strip(), base_url=request.build_absolute_uri("/").rstrip("/")) if scheme.lower() == "bearer" else None
+    if answer is None:
         return _error(401, "Unknown or revoked token. Register again and pair the frame.")
-    devices.device_refresh_pairing_code(device=device)
-    data, etag = devices.playlist_for(device=device, base_url=request.build_absolute_uri("/").rstrip("/"))
-    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+    if answer.etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponse(status=304)
     else:
-        response = JsonResponse(data)
-    response["ETag"] = etag
+        response = HttpResponse(answer.body, content_type="application/json")
+    response["ETag"] = answer.etag
     response["Cache-Control"] = "private, no-cache"
     return response
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +31,7 @@ from generation.models import Job, JobOutput
 from ..models import Creation, Device, FrameMember, PlaylistItem
 from ..ratelimit import rate_limit_allow
 from . import selectors
+from .answers import PlaylistAnswer, answer_get, answer_set, answers_forget, answers_stamp
 
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen, typed by a person
 PAIRING_CODE_LENGTH = 6
@@ -130,6 +132,7 @@ def device_pair(*, user, code: str, name: str = "") -> Device:
 def device_unpair(*, device: Device) -> None:
     """Forget the frame: its token stops working at once, its playlist is emptied and its family
     members are removed. To use it again it registers anew and is paired again."""
+    playlist_forget(device.token_hash)
     device.owner, device.token_hash, device.paired_at = None, None, None
     device.pairing_code = device.pairing_expires_at = None
     device.save()
@@ -171,6 +174,7 @@ def playlist_set(*, device: Device, creations: list[Creation]) -> None:
         PlaylistItem(device=device, creation=creation, position=position + index, added_by_id=device.owner_id)
         for index, creation in enumerate(new, start=1)
     )
+    playlist_forget(device.token_hash)  # bulk_create sends no signal (studio/apps.py)
 
 
 class PlaylistRefused(Exception):
@@ -356,10 +360,10 @@ def _playlist_entry(*, item: PlaylistItem, device: Device, base_url: str, window
     return entry
 
 
-def playlist_for(*, device: Device, base_url: str) -> tuple[dict, str]:
+def playlist_for(*, device: Device, base_url: str, window: int | None = None) -> tuple[dict, str]:
     """The frame's playlist as JSON-ready data, and its ETag (unchanged while the list, the
     settings and the link window are)."""
-    window = _window()
+    window = _window() if window is None else window
     expires = datetime.fromtimestamp((window + 2) * LINK_WINDOW_SECONDS, tz=UTC)
     playlist = device.playlist.select_related("creation__job", "added_by").prefetch_related("creation__job__outputs")
     items = [entry for item in playlist if (entry := _playlist_entry(item=item, device=device, base_url=base_url, window=window))]
@@ -379,6 +383,37 @@ def playlist_for(*, device: Device, base_url: str) -> tuple[dict, str]:
     stable = {**data, "items": [{key: value for key, value in entry.items() if key not in ("url", "poster_url")} for entry in items], "window": window}
     etag = '"' + hashlib.sha256(json.dumps(stable, sort_keys=True).encode()).hexdigest()[:32] + '"'
     return data, etag
+
+
+def playlist_answer(*, token: str, base_url: str) -> PlaylistAnswer | None:
+    """What a frame's poll gets: its playlist as JSON and the ETag, or None for an unknown or
+    revoked token. A paired frame's answer is kept in the cache until something in it changes
+    (studio.devices.answers), so most polls read no database."""
+    if not token:
+        return None
+    token_hash, window = _hash(token), _window()
+    kept = answer_get(token_hash=token_hash, window=window, base_url=base_url)
+    if kept is not None:
+        return kept
+    stamp = answers_stamp()
+    device = device_for_token(token)
+    if device is None:
+        return None
+    device_refresh_pairing_code(device=device)
+    data, etag = playlist_for(device=device, base_url=base_url, window=window)
+    answer = PlaylistAnswer(body=json.dumps(data, cls=DjangoJSONEncoder).encode(), etag=etag)
+    if device.is_paired:  # an unpaired frame's code changes, and it asks only while it shows one
+        answer_set(token_hash=token_hash, window=window, base_url=base_url, stamp=stamp, answer=answer)
+    return answer
+
+
+def playlist_forget(*token_hashes: str | None) -> None:
+    """These frames' playlists changed: their next poll reads them anew (now, and again once
+    this transaction commits, so that a poll meanwhile cannot keep what was committed before)."""
+    token_hashes = [token_hash for token_hash in token_hashes if token_hash]
+    if token_hashes:
+        answers_forget(*token_hashes)
+        transaction.on_commit(lambda: answers_forget(*token_hashes))
 
 
 # --- Frames from the shop -------------------------------------------------------------------
@@ -415,6 +450,7 @@ def devices_provision_for_order(*, order, pairing_codes: list[str]) -> list[Devi
             PlaylistItem(device=device, creation=creation, position=position, added_by=device.owner)
             for position, creation in enumerate(order.preload.all())
         )
+        playlist_forget(device.token_hash)
         provisioned.append(device)
     if order.is_gift and order.gift_recipient_email:
         link = settings.SITE_URL + reverse("studio:frame-accept", args=[signing.dumps(order.number, salt="frame-gift")])
