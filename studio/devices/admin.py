@@ -79,6 +79,28 @@ class PlaylistItemAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(FrameMember)
+class FrameMemberAdmin(admin.ModelAdmin):
+    """Who was invited to send to which frame, and whether they accepted: read-only, as on the
+    frame's page (see FrameMemberInline). No token is shown; only its hash is kept."""
+
+    list_display = ["email", "device", "user", "invited_by", "invited_at", "accepted_at"]
+    list_filter = ["invited_at", "accepted_at"]
+    search_fields = ["email", "user__email", "invited_by__email", "=device__id"]
+    list_select_related = ["device", "user", "invited_by"]
+    fields = readonly_fields = ["device", "email", "user", "invited_by", "invited_at", "accepted_at"]
+
+    # Inviting and removing members is the frame owner's doing, on the frame's page.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 # --- A shop order's frames -----------------------------------------------------------------
 
 

@@ -340,3 +340,23 @@ def test_a_sign_in_provider_s_secret_is_for_superusers_and_is_never_shown_again(
     staff = staff_client(django_user_model, "socialaccount.change_socialapp")
     assert staff.get(change).status_code == 403 and staff.get(changelist("socialaccount.socialapp")).status_code == 403
     assert admin_client.get(reverse("admin:index")).content.decode().count("socialtoken") == 0
+
+
+def test_staff_who_may_view_frame_members_see_who_was_invited_but_change_nothing(django_user_model, user):
+    from studio.devices import services as devices
+    from studio.models import FrameMember
+
+    registration = devices.device_register(name="Hall")
+    device = devices.device_pair(user=user, code=registration.device.pairing_code)
+    member = devices.frame_member_invite(device=device, email="gran@example.com", invited_by=user)
+    client = client_for(staff_make("support@example.com", permissions=["studio.view_framemember"]))
+    listing = client.get(reverse("admin:studio_framemember_changelist"))
+    assert listing.status_code == 200 and "gran@example.com" in listing.content.decode()
+    page = client.get(reverse("admin:studio_framemember_change", args=[member.pk])).content.decode()
+    assert "gran@example.com" in page and member.token_hash not in page and 'name="_save"' not in page
+    assert client.get(reverse("admin:studio_framemember_add")).status_code == 403
+    assert client.post(reverse("admin:studio_framemember_delete", args=[member.pk]), {"post": "yes"}).status_code == 403
+    assert client.post(reverse("admin:studio_framemember_changelist"), {"action": "delete_selected", "_selected_action": [member.pk], "post": "yes"}).status_code in (200, 302)
+    assert FrameMember.objects.filter(pk=member.pk).exists()
+    # Without the permission, nothing of it.
+    assert client_for(staff_make("other@example.com", permissions=["studio.view_device"])).get(reverse("admin:studio_framemember_changelist")).status_code == 403

@@ -76,6 +76,9 @@ def test_every_changelist_renders_with_search_and_each_filter(admin_client, fini
     device.owner = finished_creation.owner
     device.save()
     playlist_set(device=device, creations=[finished_creation])
+    from studio.devices.services import frame_member_invite
+
+    frame_member_invite(device=device, email="gran@example.com", invited_by=finished_creation.owner)
     from generation.services import engines_report
 
     engines_report(worker="cpu@box:1", queues={"cpu"})
