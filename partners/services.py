@@ -2,7 +2,6 @@ import datetime
 import hashlib
 import secrets
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -11,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts.selectors import email_is_verified_by
 from core.links import link_is_unlocked, link_pin_hash, link_token_new, link_unlock
 from core.mail import mail_send
 from generation.limits import JobLimits
@@ -107,7 +107,7 @@ def invitation_accept(*, token: str, user) -> Membership:
         raise InvitationRefused(gettext("This invitation has already been used."))
     if invitation.expired:
         raise InvitationRefused(gettext("This invitation has expired. Ask your manager for a new one."))
-    if not EmailAddress.objects.filter(user=user, email__iexact=invitation.email, verified=True).exists():
+    if not email_is_verified_by(user=user, email=invitation.email):
         raise InvitationRefused(
             gettext("This invitation is for %(email)s. Log in with that address, and verify it, to accept it.") % {"email": invitation.email}
         )

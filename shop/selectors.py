@@ -1,13 +1,12 @@
-import time
 from decimal import Decimal
 
-from django.core.cache import cache, caches
-from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from accounts.signals import ExportSection
+from core.kept import ProcessHold
 from generation.models import Job, JobOutput
 from generation.selectors import jobs_that_made
 
@@ -47,28 +46,26 @@ def frame_catalog() -> list[Frame]:
 
 
 # With a shared cache (Redis) a process also holds what it read for LOCAL_SECONDS, sparing every
-# page a round trip; the per-process cache needs no such copy.
+# page a round trip (core.kept).
 LOCAL_SECONDS = 2.0
-_local: dict[str, tuple[float, tuple]] = {}
+_hold = ProcessHold(LOCAL_SECONDS)
 
 
 def _kept(key: str, seconds: int, read):
-    held = _local.get(key)
-    if held is not None and held[0] > time.monotonic():
-        return held[1][0]
-    value = cache.get(key)
+    value = _hold.get(key)
     if value is None:
-        value = (read(),)
-        cache.set(key, value, seconds)
-    if not isinstance(caches["default"], LocMemCache):
-        _local[key] = (time.monotonic() + LOCAL_SECONDS, value)
+        value = cache.get(key)
+        if value is None:
+            value = (read(),)  # in a tuple: what was read may be None
+            cache.set(key, value, seconds)
+        _hold.put(key, value)
     return value[0]
 
 
 def kept_forget(key: str) -> None:
     """Forget what _kept holds under ``key`` (a save of what it was read from)."""
     cache.delete(key)
-    _local.pop(key, None)
+    _hold.forget(key)
 
 
 # The free plan, should the row be missing (a fresh test database flushed of its data

@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from core.kept import forget_now_and_on_commit
 from core.mail import mail_send
 from core.storage import files_delete_on_commit, files_of
 from core.validators import validate_single_line
@@ -130,13 +131,9 @@ def creation_rotate_share_link(*, creation: Creation) -> Creation:
 
 
 def share_page_forget(*tokens: str | None) -> None:
-    """The public pages of these links changed (or stopped): each process renders them anew
-    once this transaction commits (a CDN's copy lives on for SHARE_PAGE_MAX_AGE seconds)."""
-    tokens = [token for token in tokens if token]
-    if tokens:
-        # Now, and again once committed: a page rendered meanwhile from what was committed before is forgotten too.
-        pages_forget(*tokens)
-        transaction.on_commit(lambda: pages_forget(*tokens))
+    """The public pages of these links changed (or stopped): each process renders them anew,
+    now and once this transaction commits (a CDN's copy lives on for SHARE_PAGE_MAX_AGE seconds)."""
+    forget_now_and_on_commit(pages_forget, *tokens)
 
 
 def share_view_record(*, creation_id, owner_id, viewer=None) -> None:

@@ -4,7 +4,7 @@ so that a visit reads one cache entry and nothing else.
 A change to what a page shows forgets it (studio.services.share_page_forget, on the
 creation's and its job's changes). With a shared cache (Redis) that deletes the entries every
 process reads; with the per-process cache (the embedded default) it also touches the
-"share-pages" stamp (core.stamps), so that the other processes drop what they rendered before.
+"share-pages" stamp (core.kept), so that the other processes drop what they rendered before.
 With Redis each process also keeps what it read for LOCAL_SECONDS, so that a page seen by many
 is not fetched from Redis on every visit: a forgotten page can be served that much longer by
 another process.
@@ -12,17 +12,16 @@ another process.
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
 
-from core.stamps import cache_is_per_process, stamp, stamp_touch
+from core.kept import ProcessHold, stamp, stamp_touch
 
 LOCAL_SECONDS = 1.0
 STAMP = "share-pages"
-_local: dict[str, tuple[float, SharePage]] = {}
+_hold = ProcessHold(LOCAL_SECONDS, most=1000)
 
 
 @dataclass(frozen=True)
@@ -46,19 +45,16 @@ def page_stamp() -> int:
 def page_get(*, token: str, language: str, site: str) -> SharePage | None:
     """The page kept for this link and language, if rendered for ``site`` and not forgotten since."""
     key = _key(token, language)
-    held = _local.get(key)
-    if held is not None and held[0] > time.monotonic() and held[1].site == site:
-        return held[1]
+    held = _hold.get(key)
+    if held is not None and held.site == site:
+        return held
     entry = caches["default"].get(key)
     if entry is None:
         return None
     page, stamp = entry
     if stamp != page_stamp() or page.site != site:
         return None
-    if not cache_is_per_process():
-        if len(_local) > 1000:
-            _local.clear()
-        _local[key] = (time.monotonic() + LOCAL_SECONDS, page)
+    _hold.put(key, page)
     return page
 
 
@@ -72,6 +68,5 @@ def pages_forget(*tokens: str) -> None:
     """Forget the pages of these links, in every language."""
     keys = [_key(token, language) for token in tokens if token for language, _ in settings.LANGUAGES]
     caches["default"].delete_many(keys)
-    for key in keys:
-        _local.pop(key, None)
+    _hold.forget(*keys)
     stamp_touch(STAMP)

@@ -7,26 +7,25 @@ under its token's hash for at most KEEP_SECONDS, with the window and the site's 
 made for. Any change forgets it (studio.devices.services.playlist_forget: from the services,
 and on saves and deletions of frames, playlist items, their creations and jobs, studio/apps.py);
 with the per-process cache (the embedded default) through the "frame-playlists" stamp as well
-(core.stamps). With Redis each process also holds what it read for LOCAL_SECONDS, sparing a
+(core.kept). With Redis each process also holds what it read for LOCAL_SECONDS, sparing a
 round trip to Redis on most polls: a change reaches a poll that much later at most. Unknown and
 unpaired frames' answers are never kept, so a token unpaired on the site is refused at its next
 poll (a frame asks once a minute).
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
 
-from core.stamps import cache_is_per_process, stamp, stamp_touch
+from core.kept import ProcessHold, stamp, stamp_touch
 
 # A frame's last_seen_at is written on the polls that find nothing kept: at least this often.
 KEEP_SECONDS = 60
 STAMP = "frame-playlists"
 LOCAL_SECONDS = 1.0
-_local: dict[str, tuple[float, tuple]] = {}
+_hold = ProcessHold(LOCAL_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -46,17 +45,12 @@ def answers_stamp() -> int:
 
 def answer_get(*, token_hash: str, window: int, base_url: str) -> PlaylistAnswer | None:
     key = _key(token_hash)
-    held = _local.get(key)
-    if held is not None and held[0] > time.monotonic():
-        entry = held[1]
-    else:
+    entry = _hold.get(key)
+    if entry is None:
         entry = caches["default"].get(key)
         if entry is None:
             return None
-        if not cache_is_per_process():
-            if len(_local) > 10_000:
-                _local.clear()
-            _local[key] = (time.monotonic() + LOCAL_SECONDS, entry)
+        _hold.put(key, entry)
     kept_stamp, kept_window, kept_base_url, answer = entry
     if (kept_stamp, kept_window, kept_base_url) != (answers_stamp(), window, base_url):
         return None
@@ -70,6 +64,5 @@ def answer_set(*, token_hash: str, window: int, base_url: str, stamp: int, answe
 def answers_forget(*token_hashes: str) -> None:
     keys = [_key(token_hash) for token_hash in token_hashes]
     caches["default"].delete_many(keys)
-    for key in keys:
-        _local.pop(key, None)
+    _hold.forget(*keys)
     stamp_touch(STAMP)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.selectors import email_is_verified_by
+from core.kept import forget_now_and_on_commit
 from core.mail import mail_send
 from core.validators import validate_single_line
 from generation import media
@@ -410,10 +411,7 @@ def playlist_answer(*, token: str, base_url: str) -> PlaylistAnswer | None:
 def playlist_forget(*token_hashes: str | None) -> None:
     """These frames' playlists changed: their next poll reads them anew (now, and again once
     this transaction commits, so that a poll meanwhile cannot keep what was committed before)."""
-    token_hashes = [token_hash for token_hash in token_hashes if token_hash]
-    if token_hashes:
-        answers_forget(*token_hashes)
-        transaction.on_commit(lambda: answers_forget(*token_hashes))
+    forget_now_and_on_commit(answers_forget, *token_hashes)
 
 
 # --- Frames from the shop -------------------------------------------------------------------
