@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -67,7 +68,7 @@ def playlist(request):
     answer = devices.playlist_answer(token=token.strip(), base_url=request.build_absolute_uri("/").rstrip("/")) if scheme.lower() == "bearer" else None
     if answer is None:
         return _error(401, "Unknown or revoked token. Register again and pair the frame.")
-    if answer.etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+    if answer.etag in parse_etags(request.headers.get("If-None-Match", "")):
         response = HttpResponse(status=304)
     else:
         response = HttpResponse(answer.body, content_type="application/json")

@@ -71,6 +71,13 @@ def members_items(*, device: Device) -> QuerySet[PlaylistItem]:
     return device.playlist.exclude(added_by__isnull=True).exclude(added_by_id=device.owner_id).select_related("creation", "added_by")
 
 
+def gift_items(*, device: Device) -> QuerySet[PlaylistItem]:
+    """What is on the frame that is neither the owner's nor a member's: a gift's preloaded videos."""
+    return device.playlist.select_related("creation").exclude(creation__owner_id=device.owner_id).exclude(
+        pk__in=members_items(device=device).values("pk")
+    )
+
+
 def playlist_choices_for(*, device: Device) -> QuerySet[Creation]:
     """What the owner may tick for a frame: their finished videos, and what is on it now of
     their choosing (a gift's preloaded videos, which are someone else's). What family members

@@ -187,7 +187,7 @@ def playlist_add(*, device: Device, creation: Creation, by) -> bool:
     """Put one of ``by``'s own finished videos or restored photos at the end of what the frame
     plays; ``by`` is its owner or one of its family members. False when it was there already.
     Raises PlaylistRefused for anything else."""
-    if not (device.is_paired and (by.pk == device.owner_id or device.members.filter(user_id=by.pk, accepted_at__isnull=False).exists())):
+    if not selectors.frames_to_play_on(user=by).filter(pk=device.pk).exists():
         raise PlaylistRefused(gettext("You can no longer send to this frame."))
     if creation.owner_id != by.pk or not _playable(creation):
         raise PlaylistRefused(gettext("Only your own finished videos and restored photos can play on a frame."))

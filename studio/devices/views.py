@@ -67,7 +67,7 @@ def _detail(request, device, form, invite_form=None, status=200):
     members_items = selectors.members_items(device=device)
     context = {
         "device": device, "form": form, "invite_form": invite_form or InviteForm(),
-        "gift_items": device.playlist.select_related("creation").exclude(creation__owner=request.user).exclude(pk__in=members_items.values("pk")),
+        "gift_items": selectors.gift_items(device=device),
         "members": selectors.members_of(device=device), "members_items": members_items,
     }
     return render(request, "studio/frames/detail.html", context, status=400 if form.errors else status)
