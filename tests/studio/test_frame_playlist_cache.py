@@ -71,6 +71,12 @@ def _rename(device):
     creation.save()
 
 
+def _rename_frame(device):
+    frame = Device.objects.get(pk=device.pk)  # as the admin's form saves it: the model, no service
+    frame.name = "Kitchen"
+    frame.save()
+
+
 CHANGES = {
     "the owner ticks another video": lambda device, user, make_creation: _add_second(device, user, make_creation),
     "an item is taken off": lambda device, user, make_creation: devices.playlist_item_remove(item=device.playlist.get()),
@@ -78,7 +84,7 @@ CHANGES = {
         device=device, name="Hall", screen_width=1280, screen_height=720, loop=True, seconds_per_video=5),
     "a creation's new title": lambda device, user, make_creation: _rename(device),
     "the creation is deleted": lambda device, user, make_creation: Creation.objects.get(pk=device.playlist.get().creation_id).delete(),
-    "the frame is saved in the admin": lambda device, user, make_creation: Device.objects.get(pk=device.pk).save(),
+    "the frame renamed in the admin": lambda device, user, make_creation: _rename_frame(device),
 }
 
 
@@ -90,10 +96,7 @@ def test_every_change_reaches_the_next_poll(change, frame, user, make_creation, 
     with django_capture_on_commit_callbacks(execute=True):
         CHANGES[change](device, user, make_creation)
     after = poll(token, etag=before["ETag"])
-    if change == "the frame is saved in the admin":  # nothing changed: the same answer, read anew
-        assert after.status_code == 304
-    else:
-        assert after.status_code == 200 and after["ETag"] != before["ETag"]
+    assert after.status_code == 200 and after["ETag"] != before["ETag"]
     assert {
         "the owner ticks another video": ["Chelsea", "Nabi"], "an item is taken off": [], "a creation's new title": ["Nabi"],
         "the creation is deleted": [],
