@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from shop.admin import OrderAdmin
+from shop.admin import OrderAdmin, ReadOnlyAdmin
 from shop.models import Order
 
 from ..models import Device, FrameMember, PlaylistItem
@@ -80,7 +80,7 @@ class PlaylistItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(FrameMember)
-class FrameMemberAdmin(admin.ModelAdmin):
+class FrameMemberAdmin(ReadOnlyAdmin):
     """Who was invited to send to which frame, and whether they accepted: read-only, as on the
     frame's page (see FrameMemberInline). No token is shown; only its hash is kept."""
 
@@ -88,17 +88,8 @@ class FrameMemberAdmin(admin.ModelAdmin):
     list_filter = ["invited_at", "accepted_at"]
     search_fields = ["email", "user__email", "invited_by__email", "=device__id"]
     list_select_related = ["device", "user", "invited_by"]
+    # Read-only: inviting and removing members is the frame owner's doing, on the frame's page.
     fields = readonly_fields = ["device", "email", "user", "invited_by", "invited_at", "accepted_at"]
-
-    # Inviting and removing members is the frame owner's doing, on the frame's page.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- A shop order's frames -----------------------------------------------------------------
